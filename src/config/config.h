@@ -1,0 +1,136 @@
+#pragma once
+// The daemon's configuration as plain structs, and the three-stage loader
+// (parse TOML -> fill defaults -> validate). Every error names the full key path and the value,
+// e.g. "devices[1].baud = 0: must be > 0". Unknown keys are errors.
+//
+// Contract: a Config returned by load_config() has passed validate(); code downstream may rely on
+// every invariant stated next to each field. Configs are values: copy them, pass by const&.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace primus {
+
+/// Thrown by the loader; what() is the full message ("path = value: reason").
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class AdapterKind { kSim, kReplay, kSerial, kUdp, kBle };
+enum class CodecKind { kNone, kNative, kCsv, kWitmotion };
+enum class QuatOrder { kWxyz, kXyzw };
+enum class AccUnit { kMps2, kG };
+enum class GyroUnit { kRadPerSec, kDegPerSec };
+enum class GyroSource { kAuto, kMeasured, kFromQuaternion };
+enum class EmbeddingChoice { kMmcl, kSsl, kEmb };
+
+/// Maps device axes to body axes: out[i] = sign[i] * in[perm[i]].
+struct AxisMap {
+  std::array<int, 3> perm{0, 1, 2};
+  std::array<int, 3> sign{1, 1, 1};
+  [[nodiscard]] bool is_identity() const noexcept {
+    return perm == std::array<int, 3>{0, 1, 2} && sign == std::array<int, 3>{1, 1, 1};
+  }
+};
+
+struct DaemonConfig {
+  std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
+  std::string state_dir = "/var/lib/primusd";
+  std::string runtime_dir = "/run/primusd";
+  int watchdog_ms = 0;             ///< 0: use systemd's WATCHDOG_USEC when set
+  double status_interval_s = 1.0;  ///< > 0
+};
+
+struct ModelConfig {
+  std::string weights;             ///< safetensors file; empty: random weights (loud warning)
+  std::string device = "auto";     ///< auto | cpu | cuda | cuda:N
+  int threads = 1;                 ///< >= 1, intra-op threads of the inference thread
+  EmbeddingChoice embedding = EmbeddingChoice::kMmcl;
+  std::vector<std::string> labels{"null", "wave", "circle", "shake", "tap"};  ///< head classes
+  std::uint64_t seed = 1;          ///< seed for random weights
+};
+
+struct WindowConfig {
+  double rate_hz = 50.0;  ///< model rate, > 0
+  int length = 250;       ///< samples, >= 123 (the encoder's minimum)
+  int hop = 10;           ///< samples, 1..length
+};
+
+struct BatcherConfig {
+  int max_batch = 32;          ///< 1..1024
+  int max_delay_us = 10000;    ///< >= 0
+  int queue = 1024;            ///< windows, >= max_batch
+};
+
+struct EventsConfig {
+  double threshold = 0.6;  ///< confidence needed to publish a gesture, in [0,1]
+  std::string null_label = "null";
+  bool publish_scores = false;  ///< per-window score messages
+};
+
+struct BusConfig {
+  std::vector<std::string> publish{};  ///< ZeroMQ endpoints; empty: ipc://<runtime_dir>/events.sock
+  int sndhwm = 10000;                  ///< messages queued per subscriber before drops, >= 1
+  int queue = 4096;                    ///< publisher thread's queue, >= 1
+};
+
+struct DeviceConfig {
+  std::string id;                 ///< unique, [A-Za-z0-9_.-]{1,64}
+  AdapterKind adapter = AdapterKind::kSim;
+  CodecKind codec = CodecKind::kNone;
+  double rate_hz = 100.0;         ///< nominal rate of the device, > 0
+  QuatOrder quat_order = QuatOrder::kWxyz;
+  AccUnit acc_unit = AccUnit::kMps2;
+  GyroUnit gyro_unit = GyroUnit::kRadPerSec;
+  GyroSource gyro_source = GyroSource::kAuto;
+  AxisMap axis_map{};
+  double max_gap_s = 0.5;         ///< gaps longer than this reset the window, > 0
+  // adapter-specific
+  std::string path;               ///< replay: file; serial: port
+  int baud = 115200;              ///< serial
+  double speed = 1.0;             ///< replay: 1 = real time, N = N x, 0 = as fast as possible
+  bool loop = false;              ///< replay: start over at the end
+  std::string time_column = "t";  ///< replay csv: time column (seconds)
+  std::vector<std::string> acc_columns{};   ///< replay csv: 3 names, or empty
+  std::vector<std::string> gyro_columns{};  ///< replay csv: 3 names, or empty
+  std::vector<std::string> quat_columns{};  ///< replay csv: 4 names in quat_order, or empty
+  std::uint64_t seed = 0;         ///< sim: random seed (0 = derived from the id)
+  std::vector<std::string> gestures{};  ///< sim: which gestures it performs (empty: all)
+};
+
+struct Config {
+  DaemonConfig daemon;
+  ModelConfig model;
+  WindowConfig window;
+  BatcherConfig batcher;
+  EventsConfig events;
+  BusConfig bus;
+  std::vector<DeviceConfig> devices;
+  std::filesystem::path source;  ///< the file it came from (empty for strings)
+
+  /// Index of the device with this id, or nullopt.
+  [[nodiscard]] std::optional<std::size_t> device_index(const std::string& id) const;
+};
+
+/// Parse, default and validate a TOML file. Relative paths inside are resolved against the
+/// file's directory. Throws ConfigError naming the key path.
+Config load_config(const std::filesystem::path& file);
+/// Same, from a string (relative paths resolved against `base_dir`).
+Config load_config_string(const std::string& toml_text,
+                          const std::filesystem::path& base_dir = {});
+
+/// Keys that a SIGHUP may change on a running daemon; anything else needs a restart.
+/// Returns a human-readable list of changes ("events.threshold: 0.6 -> 0.7"), and fills
+/// `needs_restart` with keys that changed but cannot change live.
+std::vector<std::string> diff_live(const Config& old_cfg, const Config& new_cfg,
+                                   std::vector<std::string>& needs_restart);
+
+const char* to_string(AdapterKind k) noexcept;
+const char* to_string(CodecKind k) noexcept;
+
+}  // namespace primus
