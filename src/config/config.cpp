@@ -1,0 +1,489 @@
+// Three stages: parse (types, unknown keys) -> defaults (the struct initialisers) -> validate.
+#include "src/config/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace primus {
+namespace {
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+std::string render(const toml::node& n) {
+  std::ostringstream os;
+  if (auto s = n.as_string()) {
+    os << quote(s->get());
+  } else if (n.is_table()) {
+    os << "{...}";
+  } else if (n.is_array()) {
+    os << "[...]";
+  } else {
+    n.visit([&](const auto& v) { os << v; });
+  }
+  return os.str();
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& value, const std::string& why) {
+  throw ConfigError(path + " = " + value + ": " + why);
+}
+
+/// Reads one TOML table, remembering which keys were consumed so the rest can be reported.
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string path) : t_(t), path_(std::move(path)) {}
+
+  std::string key_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  const toml::node* node(std::string_view key) {
+    seen_.insert(std::string(key));
+    return t_.get(key);
+  }
+
+  void get(std::string_view key, std::string& out) {
+    if (auto* n = node(key)) {
+      auto v = n->value<std::string>();
+      if (!n->is_string() || !v) fail(key_path(key), render(*n), "must be a string");
+      out = *v;
+    }
+  }
+  void get(std::string_view key, bool& out) {
+    if (auto* n = node(key)) {
+      if (!n->is_boolean()) fail(key_path(key), render(*n), "must be true or false");
+      out = *n->value<bool>();
+    }
+  }
+  void get(std::string_view key, int& out) {
+    if (auto* n = node(key)) {
+      if (!n->is_integer()) fail(key_path(key), render(*n), "must be an integer");
+      const auto v = *n->value<std::int64_t>();
+      if (v < INT32_MIN || v > INT32_MAX) fail(key_path(key), render(*n), "out of range");
+      out = static_cast<int>(v);
+    }
+  }
+  void get(std::string_view key, std::uint64_t& out) {
+    if (auto* n = node(key)) {
+      if (!n->is_integer() || *n->value<std::int64_t>() < 0)
+        fail(key_path(key), render(*n), "must be a non-negative integer");
+      out = static_cast<std::uint64_t>(*n->value<std::int64_t>());
+    }
+  }
+  void get(std::string_view key, double& out) {
+    if (auto* n = node(key)) {
+      if (!n->is_number()) fail(key_path(key), render(*n), "must be a number");
+      out = *n->value<double>();
+      if (!std::isfinite(out)) fail(key_path(key), render(*n), "must be finite");
+    }
+  }
+  void get(std::string_view key, std::vector<std::string>& out) {
+    if (auto* n = node(key)) {
+      auto* arr = n->as_array();
+      if (!arr) fail(key_path(key), render(*n), "must be an array of strings");
+      out.clear();
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        const auto& e = *arr->get(i);
+        if (!e.is_string())
+          fail(key_path(key) + "[" + std::to_string(i) + "]", render(e), "must be a string");
+        out.push_back(*e.value<std::string>());
+      }
+    }
+  }
+  template <typename E>
+  void get_enum(std::string_view key, E& out,
+                std::initializer_list<std::pair<const char*, E>> choices) {
+    if (auto* n = node(key)) {
+      std::string allowed;
+      for (const auto& [name, val] : choices) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+      if (!n->is_string()) fail(key_path(key), render(*n), "must be one of " + allowed);
+      const auto s = *n->value<std::string>();
+      for (const auto& [name, val] : choices) {
+        if (s == name) {
+          out = val;
+          return;
+        }
+      }
+      fail(key_path(key), quote(s), "must be one of " + allowed);
+    }
+  }
+
+  /// A sub-table (or nullptr if absent); errors if present but not a table.
+  const toml::table* table(std::string_view key) {
+    auto* n = node(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) fail(key_path(key), render(*n), "must be a table");
+    return n->as_table();
+  }
+
+  /// Every key not read is unknown: an error.
+  void finish() const {
+    for (const auto& [k, v] : t_) {
+      if (!seen_.count(std::string(k.str())))
+        fail(key_path(k.str()), render(v), "unknown key");
+    }
+  }
+
+ private:
+  const toml::table& t_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+AxisMap parse_axis_map(const std::string& path, const std::vector<std::string>& v) {
+  if (v.size() != 3) fail(path, "[...]", "must list 3 axes, e.g. [\"x\", \"-z\", \"y\"]");
+  AxisMap m;
+  std::array<bool, 3> used{};
+  for (int i = 0; i < 3; ++i) {
+    std::string s = v[i];
+    int sign = 1;
+    if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+      sign = s[0] == '-' ? -1 : 1;
+      s = s.substr(1);
+    }
+    if (s != "x" && s != "y" && s != "z")
+      fail(path + "[" + std::to_string(i) + "]", quote(v[i]), "must be x, y or z with an optional sign");
+    const int axis = s[0] - 'x';
+    if (used[axis]) fail(path + "[" + std::to_string(i) + "]", quote(v[i]), "axis used twice");
+    used[axis] = true;
+    m.perm[i] = axis;
+    m.sign[i] = sign;
+  }
+  return m;
+}
+
+void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d) {
+  TableReader r(t, path);
+  r.get("id", d.id);
+  if (!t.contains("id")) fail(path + ".id", "(missing)", "every device needs an id");
+  if (!t.contains("adapter")) fail(path + ".adapter", "(missing)", "must be one of sim, replay, serial, udp, ble");
+  r.get_enum("adapter", d.adapter,
+             {{"sim", AdapterKind::kSim}, {"replay", AdapterKind::kReplay},
+              {"serial", AdapterKind::kSerial}, {"udp", AdapterKind::kUdp}, {"ble", AdapterKind::kBle}});
+  r.get_enum("codec", d.codec,
+             {{"none", CodecKind::kNone}, {"native", CodecKind::kNative}, {"csv", CodecKind::kCsv},
+              {"witmotion", CodecKind::kWitmotion}});
+  r.get("rate_hz", d.rate_hz);
+  r.get_enum("quat_order", d.quat_order, {{"wxyz", QuatOrder::kWxyz}, {"xyzw", QuatOrder::kXyzw}});
+  r.get_enum("acc_unit", d.acc_unit, {{"m/s2", AccUnit::kMps2}, {"g", AccUnit::kG}});
+  r.get_enum("gyro_unit", d.gyro_unit,
+             {{"rad/s", GyroUnit::kRadPerSec}, {"deg/s", GyroUnit::kDegPerSec}});
+  r.get_enum("gyro_source", d.gyro_source,
+             {{"auto", GyroSource::kAuto}, {"measured", GyroSource::kMeasured},
+              {"from_quaternion", GyroSource::kFromQuaternion}});
+  std::vector<std::string> axes;
+  if (t.contains("axis_map")) {
+    r.get("axis_map", axes);
+    d.axis_map = parse_axis_map(r.key_path("axis_map"), axes);
+  }
+  r.get("max_gap_s", d.max_gap_s);
+  r.get("path", d.path);
+  r.get("baud", d.baud);
+  r.get("speed", d.speed);
+  r.get("loop", d.loop);
+  r.get("time_column", d.time_column);
+  r.get("acc_columns", d.acc_columns);
+  r.get("gyro_columns", d.gyro_columns);
+  r.get("quat_columns", d.quat_columns);
+  r.get("seed", d.seed);
+  r.get("gestures", d.gestures);
+  r.finish();
+}
+
+Config parse(const toml::table& root) {
+  Config c;
+  TableReader top(root, "");
+  if (auto* t = top.table("daemon")) {
+    TableReader r(*t, "daemon");
+    r.get("log_level", c.daemon.log_level);
+    r.get("state_dir", c.daemon.state_dir);
+    r.get("runtime_dir", c.daemon.runtime_dir);
+    r.get("watchdog_ms", c.daemon.watchdog_ms);
+    r.get("status_interval_s", c.daemon.status_interval_s);
+    r.finish();
+  }
+  if (auto* t = top.table("model")) {
+    TableReader r(*t, "model");
+    r.get("weights", c.model.weights);
+    r.get("device", c.model.device);
+    r.get("threads", c.model.threads);
+    r.get_enum("embedding", c.model.embedding,
+               {{"mmcl", EmbeddingChoice::kMmcl}, {"ssl", EmbeddingChoice::kSsl},
+                {"emb", EmbeddingChoice::kEmb}});
+    r.get("labels", c.model.labels);
+    r.get("seed", c.model.seed);
+    r.finish();
+  }
+  if (auto* t = top.table("window")) {
+    TableReader r(*t, "window");
+    r.get("rate_hz", c.window.rate_hz);
+    r.get("length", c.window.length);
+    r.get("hop", c.window.hop);
+    r.finish();
+  }
+  if (auto* t = top.table("batcher")) {
+    TableReader r(*t, "batcher");
+    r.get("max_batch", c.batcher.max_batch);
+    r.get("max_delay_us", c.batcher.max_delay_us);
+    r.get("queue", c.batcher.queue);
+    r.finish();
+  }
+  if (auto* t = top.table("events")) {
+    TableReader r(*t, "events");
+    r.get("threshold", c.events.threshold);
+    r.get("null_label", c.events.null_label);
+    r.get("publish_scores", c.events.publish_scores);
+    r.finish();
+  }
+  if (auto* t = top.table("bus")) {
+    TableReader r(*t, "bus");
+    r.get("publish", c.bus.publish);
+    r.get("sndhwm", c.bus.sndhwm);
+    r.get("queue", c.bus.queue);
+    r.finish();
+  }
+  if (auto* n = top.node("devices")) {
+    auto* arr = n->as_array();
+    if (!arr) fail("devices", render(*n), "must be an array of tables ([[devices]])");
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const std::string path = "devices[" + std::to_string(i) + "]";
+      auto* dt = arr->get(i)->as_table();
+      if (!dt) fail(path, render(*arr->get(i)), "must be a table");
+      DeviceConfig d;
+      parse_device(*dt, path, d);
+      c.devices.push_back(std::move(d));
+    }
+  }
+  top.finish();
+  return c;
+}
+
+bool valid_endpoint(const std::string& e) {
+  static const std::regex re(R"(^(tcp://(\*|[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):[0-9]{1,5}|ipc://.+|inproc://.+)$)");
+  if (!std::regex_match(e, re)) return false;
+  if (e.rfind("tcp://", 0) == 0) {
+    const auto port = std::stol(e.substr(e.rfind(':') + 1));
+    return port > 0 && port < 65536;
+  }
+  return true;
+}
+
+void resolve(std::string& p, const std::filesystem::path& base) {
+  if (!p.empty() && !base.empty() && std::filesystem::path(p).is_relative()) p = (base / p).lexically_normal().string();
+}
+
+void validate(Config& c, const std::filesystem::path& base) {
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!levels.count(c.daemon.log_level))
+    fail("daemon.log_level", quote(c.daemon.log_level), "must be one of trace, debug, info, warn, error, critical, off");
+  if (c.daemon.state_dir.empty()) fail("daemon.state_dir", "\"\"", "must not be empty");
+  if (c.daemon.runtime_dir.empty()) fail("daemon.runtime_dir", "\"\"", "must not be empty");
+  if (c.daemon.watchdog_ms < 0) fail("daemon.watchdog_ms", std::to_string(c.daemon.watchdog_ms), "must be >= 0");
+  if (c.daemon.status_interval_s <= 0)
+    fail("daemon.status_interval_s", std::to_string(c.daemon.status_interval_s), "must be > 0");
+
+  static const std::regex dev_re(R"(^(auto|cpu|cuda|cuda:[0-9]+)$)");
+  if (!std::regex_match(c.model.device, dev_re))
+    fail("model.device", quote(c.model.device), "must be auto, cpu, cuda or cuda:N");
+  if (c.model.threads < 1 || c.model.threads > 256)
+    fail("model.threads", std::to_string(c.model.threads), "must be in 1..256");
+  if (c.model.labels.size() < 2)
+    fail("model.labels", "[...]", "needs at least 2 labels (a null class and one gesture)");
+  {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < c.model.labels.size(); ++i) {
+      if (c.model.labels[i].empty() || !seen.insert(c.model.labels[i]).second)
+        fail("model.labels[" + std::to_string(i) + "]", quote(c.model.labels[i]), "labels must be non-empty and unique");
+    }
+  }
+  resolve(c.model.weights, base);
+  if (!c.model.weights.empty() && !std::filesystem::exists(c.model.weights))
+    fail("model.weights", quote(c.model.weights), "file does not exist");
+
+  if (!(c.window.rate_hz > 0 && c.window.rate_hz <= 1000))
+    fail("window.rate_hz", std::to_string(c.window.rate_hz), "must be in (0, 1000]");
+  if (c.window.length < 123)
+    fail("window.length", std::to_string(c.window.length), "must be >= 123 (the PRIMUS encoder's shortest input)");
+  if (c.window.length > 100000) fail("window.length", std::to_string(c.window.length), "must be <= 100000");
+  if (c.window.hop < 1 || c.window.hop > c.window.length)
+    fail("window.hop", std::to_string(c.window.hop), "must be in 1..window.length");
+
+  if (c.batcher.max_batch < 1 || c.batcher.max_batch > 1024)
+    fail("batcher.max_batch", std::to_string(c.batcher.max_batch), "must be in 1..1024");
+  if (c.batcher.max_delay_us < 0 || c.batcher.max_delay_us > 10'000'000)
+    fail("batcher.max_delay_us", std::to_string(c.batcher.max_delay_us), "must be in 0..10000000");
+  if (c.batcher.queue < c.batcher.max_batch)
+    fail("batcher.queue", std::to_string(c.batcher.queue), "must be >= batcher.max_batch");
+
+  if (!(c.events.threshold >= 0 && c.events.threshold <= 1))
+    fail("events.threshold", std::to_string(c.events.threshold), "must be in [0, 1]");
+  if (std::find(c.model.labels.begin(), c.model.labels.end(), c.events.null_label) == c.model.labels.end())
+    fail("events.null_label", quote(c.events.null_label), "must be one of model.labels");
+
+  for (std::size_t i = 0; i < c.bus.publish.size(); ++i) {
+    if (!valid_endpoint(c.bus.publish[i]))
+      fail("bus.publish[" + std::to_string(i) + "]", quote(c.bus.publish[i]),
+           "must be tcp://HOST:PORT, ipc://PATH or inproc://NAME");
+  }
+  if (c.bus.sndhwm < 1) fail("bus.sndhwm", std::to_string(c.bus.sndhwm), "must be >= 1");
+  if (c.bus.queue < 1) fail("bus.queue", std::to_string(c.bus.queue), "must be >= 1");
+
+  if (c.devices.empty()) fail("devices", "[]", "configure at least one [[devices]] entry");
+  static const std::regex id_re(R"(^[A-Za-z0-9_.\-]{1,64}$)");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    auto& d = c.devices[i];
+    const std::string p = "devices[" + std::to_string(i) + "]";
+    if (!std::regex_match(d.id, id_re)) fail(p + ".id", quote(d.id), "must match [A-Za-z0-9_.-]{1,64}");
+    if (!ids.insert(d.id).second) fail(p + ".id", quote(d.id), "duplicate device id");
+    if (!(d.rate_hz > 0 && d.rate_hz <= 10000)) fail(p + ".rate_hz", std::to_string(d.rate_hz), "must be in (0, 10000]");
+    if (!(d.max_gap_s > 0)) fail(p + ".max_gap_s", std::to_string(d.max_gap_s), "must be > 0");
+    if (d.baud <= 0) fail(p + ".baud", std::to_string(d.baud), "must be > 0");
+    if (d.speed < 0) fail(p + ".speed", std::to_string(d.speed), "must be >= 0 (0 = as fast as possible)");
+    switch (d.adapter) {
+      case AdapterKind::kReplay: {
+        if (d.path.empty()) fail(p + ".path", "(missing)", "a replay device needs the file to replay");
+        resolve(d.path, base);
+        if (!std::filesystem::exists(d.path)) fail(p + ".path", quote(d.path), "file does not exist");
+        auto check_cols = [&](const char* key, const std::vector<std::string>& cols, std::size_t n) {
+          if (!cols.empty() && cols.size() != n)
+            fail(p + "." + key, "[...]", "must name " + std::to_string(n) + " columns");
+        };
+        check_cols("acc_columns", d.acc_columns, 3);
+        check_cols("gyro_columns", d.gyro_columns, 3);
+        check_cols("quat_columns", d.quat_columns, 4);
+        break;
+      }
+      case AdapterKind::kSim: {
+        static const std::set<std::string> known{"wave", "circle", "shake", "tap"};
+        for (std::size_t g = 0; g < d.gestures.size(); ++g) {
+          if (!known.count(d.gestures[g]))
+            fail(p + ".gestures[" + std::to_string(g) + "]", quote(d.gestures[g]),
+                 "unknown simulated gesture (wave, circle, shake, tap)");
+        }
+        break;
+      }
+      case AdapterKind::kSerial:
+      case AdapterKind::kUdp:
+      case AdapterKind::kBle:
+        fail(p + ".adapter", quote(to_string(d.adapter)), "this adapter is not available in this build yet (sim, replay)");
+    }
+  }
+}
+
+Config finish(const toml::table& root, const std::filesystem::path& base) {
+  Config c = parse(root);
+  validate(c, base);
+  return c;
+}
+
+}  // namespace
+
+std::optional<std::size_t> Config::device_index(const std::string& id) const {
+  for (std::size_t i = 0; i < devices.size(); ++i)
+    if (devices[i].id == id) return i;
+  return std::nullopt;
+}
+
+Config load_config_string(const std::string& text, const std::filesystem::path& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << "TOML syntax error at line " << e.source().begin.line << ", column "
+       << e.source().begin.column << ": " << e.description();
+    throw ConfigError(os.str());
+  }
+  return finish(root, base_dir);
+}
+
+Config load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError("cannot read config file " + file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    Config c = load_config_string(ss.str(), std::filesystem::absolute(file).parent_path());
+    c.source = file;
+    return c;
+  } catch (const ConfigError& e) {
+    throw ConfigError(file.string() + ": " + e.what());
+  }
+}
+
+std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector<std::string>& needs_restart) {
+  std::vector<std::string> live;
+  auto num = [](double v) { std::ostringstream os; os << v; return os.str(); };
+  if (a.daemon.log_level != b.daemon.log_level)
+    live.push_back("daemon.log_level: " + a.daemon.log_level + " -> " + b.daemon.log_level);
+  if (a.events.threshold != b.events.threshold)
+    live.push_back("events.threshold: " + num(a.events.threshold) + " -> " + num(b.events.threshold));
+  if (a.events.publish_scores != b.events.publish_scores)
+    live.push_back(std::string("events.publish_scores: ") + (a.events.publish_scores ? "true" : "false") +
+                   " -> " + (b.events.publish_scores ? "true" : "false"));
+  if (a.daemon.status_interval_s != b.daemon.status_interval_s)
+    live.push_back("daemon.status_interval_s: " + num(a.daemon.status_interval_s) + " -> " +
+                   num(b.daemon.status_interval_s));
+  // Everything else is fixed for the life of the process.
+  if (a.model.weights != b.model.weights || a.model.device != b.model.device ||
+      a.model.threads != b.model.threads || a.model.labels != b.model.labels ||
+      a.model.embedding != b.model.embedding || a.model.seed != b.model.seed)
+    needs_restart.push_back("model");
+  if (a.window.rate_hz != b.window.rate_hz || a.window.length != b.window.length || a.window.hop != b.window.hop)
+    needs_restart.push_back("window");
+  if (a.batcher.max_batch != b.batcher.max_batch || a.batcher.max_delay_us != b.batcher.max_delay_us ||
+      a.batcher.queue != b.batcher.queue)
+    needs_restart.push_back("batcher");
+  if (a.bus.publish != b.bus.publish || a.bus.sndhwm != b.bus.sndhwm || a.bus.queue != b.bus.queue)
+    needs_restart.push_back("bus");
+  if (a.events.null_label != b.events.null_label) needs_restart.push_back("events.null_label");
+  if (a.daemon.state_dir != b.daemon.state_dir || a.daemon.runtime_dir != b.daemon.runtime_dir ||
+      a.daemon.watchdog_ms != b.daemon.watchdog_ms)
+    needs_restart.push_back("daemon");
+  if (a.devices.size() != b.devices.size()) {
+    needs_restart.push_back("devices");
+  } else {
+    for (std::size_t i = 0; i < a.devices.size(); ++i) {
+      const auto& x = a.devices[i];
+      const auto& y = b.devices[i];
+      if (x.id != y.id || x.adapter != y.adapter || x.codec != y.codec || x.rate_hz != y.rate_hz ||
+          x.quat_order != y.quat_order || x.acc_unit != y.acc_unit || x.gyro_unit != y.gyro_unit ||
+          x.gyro_source != y.gyro_source || x.axis_map.perm != y.axis_map.perm ||
+          x.axis_map.sign != y.axis_map.sign || x.max_gap_s != y.max_gap_s || x.path != y.path ||
+          x.baud != y.baud || x.speed != y.speed || x.loop != y.loop || x.time_column != y.time_column ||
+          x.acc_columns != y.acc_columns || x.gyro_columns != y.gyro_columns ||
+          x.quat_columns != y.quat_columns || x.seed != y.seed || x.gestures != y.gestures)
+        needs_restart.push_back("devices[" + std::to_string(i) + "]");
+    }
+  }
+  return live;
+}
+
+const char* to_string(AdapterKind k) noexcept {
+  switch (k) {
+    case AdapterKind::kSim: return "sim";
+    case AdapterKind::kReplay: return "replay";
+    case AdapterKind::kSerial: return "serial";
+    case AdapterKind::kUdp: return "udp";
+    case AdapterKind::kBle: return "ble";
+  }
+  return "?";
+}
+
+const char* to_string(CodecKind k) noexcept {
+  switch (k) {
+    case CodecKind::kNone: return "none";
+    case CodecKind::kNative: return "native";
+    case CodecKind::kCsv: return "csv";
+    case CodecKind::kWitmotion: return "witmotion";
+  }
+  return "?";
+}
+
+}  // namespace primus
