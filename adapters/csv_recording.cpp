@@ -1,0 +1,128 @@
+#include "adapters/csv_recording.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+#include <string_view>
+
+namespace primus::adapters {
+namespace {
+
+std::vector<std::string_view> split(std::string_view line, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  for (;;) {
+    const auto next = line.find(sep, pos);
+    out.push_back(line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
+    if (next == std::string_view::npos) break;
+    pos = next + 1;
+  }
+  for (auto& f : out) {
+    while (!f.empty() && (f.front() == ' ' || f.front() == '"')) f.remove_prefix(1);
+    while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\r')) f.remove_suffix(1);
+  }
+  return out;
+}
+
+bool parse_double(std::string_view s, double& v) {
+  if (s.empty()) return false;
+  const auto* end = s.data() + s.size();
+  auto [p, ec] = std::from_chars(s.data(), end, v);
+  return ec == std::errc() && p == end;
+}
+
+int find_col(const std::vector<std::string>& header, const std::string& name) {
+  for (std::size_t i = 0; i < header.size(); ++i)
+    if (header[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+/// Column indices for `names`, or for the first default set that is fully present.
+std::vector<int> resolve(const std::vector<std::string>& header, const std::vector<std::string>& names,
+                         const std::vector<std::vector<std::string>>& defaults, const std::string& file,
+                         const char* key) {
+  std::vector<int> idx;
+  if (!names.empty()) {
+    for (const auto& n : names) {
+      const int i = find_col(header, n);
+      if (i < 0) throw std::runtime_error(file + ": " + key + " names column \"" + n + "\" which the header lacks");
+      idx.push_back(i);
+    }
+    return idx;
+  }
+  for (const auto& set : defaults) {
+    idx.clear();
+    for (const auto& n : set) idx.push_back(find_col(header, n));
+    if (std::all_of(idx.begin(), idx.end(), [](int i) { return i >= 0; })) return idx;
+  }
+  return {};
+}
+
+}  // namespace
+
+Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
+  std::ifstream in(dev.path);
+  if (!in) throw std::runtime_error("cannot open replay file " + dev.path);
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error(dev.path + ": empty file");
+  const char sep = line.find(';') != std::string::npos && line.find(',') == std::string::npos ? ';' : ',';
+  std::vector<std::string> header;
+  for (auto f : split(line, sep)) header.emplace_back(f);
+
+  const int t_col = find_col(header, dev.time_column);
+  if (t_col < 0) throw std::runtime_error(dev.path + ": no time column \"" + dev.time_column + "\" in the header");
+  const auto acc = resolve(header, dev.acc_columns, {{"acc_x", "acc_y", "acc_z"}, {"ax", "ay", "az"}}, dev.path, "acc_columns");
+  const auto gyro = resolve(header, dev.gyro_columns,
+                            {{"gyr_x", "gyr_y", "gyr_z"}, {"gyro_x", "gyro_y", "gyro_z"}, {"gx", "gy", "gz"}},
+                            dev.path, "gyro_columns");
+  const auto quat = resolve(header, dev.quat_columns,
+                            {dev.quat_order == QuatOrder::kWxyz ? std::vector<std::string>{"qw", "qx", "qy", "qz"}
+                                                                : std::vector<std::string>{"qx", "qy", "qz", "qw"}},
+                            dev.path, "quat_columns");
+  if (acc.empty()) throw std::runtime_error(dev.path + ": no accelerometer columns (set acc_columns)");
+  if (gyro.empty() && quat.empty())
+    throw std::runtime_error(dev.path + ": neither gyro nor quaternion columns (set gyro_columns or quat_columns)");
+
+  Recording rec;
+  std::uint64_t lineno = 1;
+  std::uint32_t row = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty() || line == "\r") continue;
+    const auto f = split(line, sep);
+    auto bad = [&](const std::string& why) {
+      if (rec.bad_rows++ == 0) rec.first_bad_row = "line " + std::to_string(lineno) + ": " + why;
+    };
+    auto get = [&](int col, double& v) {
+      return col < static_cast<int>(f.size()) && parse_double(f[col], v) && std::isfinite(v);
+    };
+    Sample s;
+    s.device = index;
+    double t = 0;
+    if (!get(t_col, t)) {
+      bad("bad time value");
+      continue;
+    }
+    bool ok = true;
+    double v = 0;
+    for (int i = 0; i < 3 && ok; ++i) ok = get(acc[i], v), s.acc[i] = static_cast<float>(v);
+    for (std::size_t i = 0; i < gyro.size() && ok; ++i) ok = get(gyro[i], v), s.gyro[i] = static_cast<float>(v);
+    for (std::size_t i = 0; i < quat.size() && ok; ++i) ok = get(quat[i], v), s.quat[i] = static_cast<float>(v);
+    if (!ok) {
+      bad("missing or non-numeric value");
+      continue;
+    }
+    s.fields = kFieldAcc | kFieldSeq | kFieldTDevice;
+    if (!gyro.empty()) s.fields |= kFieldGyro;
+    if (!quat.empty()) s.fields |= kFieldQuat;
+    s.t_device_us = static_cast<std::int64_t>(std::llround(t * 1e6));
+    s.seq = row++;
+    rec.samples.push_back(s);
+  }
+  if (rec.samples.size() < 2) throw std::runtime_error(dev.path + ": fewer than 2 usable rows");
+  return rec;
+}
+
+}  // namespace primus::adapters

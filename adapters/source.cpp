@@ -1,0 +1,35 @@
+#include "adapters/source.h"
+
+#include <stdexcept>
+
+#include "adapters/replay_source.h"
+#include "adapters/sim_source.h"
+
+namespace primus::adapters {
+
+const char* to_string(SourceState s) noexcept {
+  switch (s) {
+    case SourceState::kConnecting: return "connecting";
+    case SourceState::kConnected: return "connected";
+    case SourceState::kLost: return "lost";
+    case SourceState::kEnded: return "ended";
+  }
+  return "?";
+}
+
+std::unique_ptr<Source> make_source(const DeviceConfig& dev, std::uint32_t index, SourceContext ctx) {
+  switch (dev.adapter) {
+    case AdapterKind::kSim: return std::make_unique<SimSource>(dev, index, std::move(ctx));
+    case AdapterKind::kReplay:
+      try {
+        return std::make_unique<ReplaySource>(dev, index, std::move(ctx));
+      } catch (const std::exception& e) {
+        throw std::runtime_error("device " + dev.id + ": " + e.what());
+      }
+    default:
+      throw std::runtime_error("device " + dev.id + ": adapter " + to_string(dev.adapter) +
+                               " is not available in this build");
+  }
+}
+
+}  // namespace primus::adapters

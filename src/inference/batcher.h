@@ -1,0 +1,70 @@
+#pragma once
+// The bounded queue between the device pipelines (producers, io thread) and the inference thread
+// (the one consumer), with the batch-or-timeout rule.
+//
+// - push(): never blocks. When the queue holds `capacity` windows, the oldest window of the
+//   device with the most queued windows is dropped and counted (a chatty device pays first).
+// - pop_batch(): blocks until a batch is due: `max_batch` windows are queued, or the oldest queued
+//   window has waited `max_delay_us`, or close() was called. The wait is computed from the oldest
+//   window's enqueue time (no polling). Windows are taken round-robin across devices, oldest
+//   first within a device, so no device starves another.
+// - Times come from the injected TimeSource (enqueue stamps, deadlines).
+//
+// Thread-safety: all methods are thread-safe; intended for many producers, one consumer.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "src/core/time_source.h"
+#include "src/core/window.h"
+
+namespace primus::inference {
+
+struct BatcherStats {
+  std::uint64_t enqueued = 0;
+  std::uint64_t dropped_overload = 0;  ///< windows dropped because the queue was full
+  std::uint64_t batches = 0;
+  std::uint64_t batched_windows = 0;
+  std::size_t depth = 0;
+};
+
+class Batcher {
+ public:
+  Batcher(std::size_t capacity, int max_batch, std::int64_t max_delay_us, const TimeSource& clock);
+
+  /// Queue a window (stamps its enqueue time). Returns false if the batcher is closed.
+  bool push(Window&& w);
+  /// Wait for the next batch (see the rule above) and move it into `out` (cleared first).
+  /// Returns false when closed and empty: the consumer should exit.
+  bool pop_batch(std::vector<Window>& out);
+  /// Wake the consumer; after close, pop_batch drains what is queued without waiting.
+  void close();
+
+  [[nodiscard]] BatcherStats stats() const;
+
+ private:
+  struct Item {
+    Window w;
+    std::int64_t enq_ns;
+  };
+  [[nodiscard]] std::int64_t oldest_enq_ns_locked() const;
+  void take_batch_locked(std::vector<Window>& out);
+
+  const std::size_t capacity_;
+  const int max_batch_;
+  const std::int64_t max_delay_ns_;
+  const TimeSource& clock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::uint32_t, std::deque<Item>> per_device_;  ///< device -> FIFO
+  std::size_t size_ = 0;
+  std::uint32_t rr_next_ = 0;  ///< device to start the next round-robin from
+  bool closed_ = false;
+  BatcherStats stats_;
+};
+
+}  // namespace primus::inference
