@@ -1,0 +1,257 @@
+#include "src/signal/device_pipeline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace primus::signal {
+namespace {
+
+bool finite3(const std::array<float, 3>& v) noexcept {
+  return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]);
+}
+bool finite3(const Eigen::Vector3f& v) noexcept {
+  return std::isfinite(v.x()) && std::isfinite(v.y()) && std::isfinite(v.z());
+}
+
+std::size_t ring_capacity(const WindowConfig& win, const PipelineOptions& opt) {
+  const double want = std::max(0.0, opt.ring_seconds) * win.rate_hz;
+  const auto two_windows = static_cast<std::size_t>(2 * std::max(win.length, 1));
+  return std::max(two_windows, static_cast<std::size_t>(std::min(want, 1e8)));
+}
+
+}  // namespace
+
+DevicePipeline::DevicePipeline(const DeviceConfig& dev, const WindowConfig& win,
+                               std::uint32_t device_index, const PipelineOptions& opt)
+    : device_(device_index),
+      gyro_source_(dev.gyro_source),
+      nominal_rate_hz_(dev.rate_hz),
+      max_gap_ns_(std::llround(std::max(dev.max_gap_s, 1e-3) * 1e9)),
+      restart_back_us_(std::llround(std::max(opt.restart_back_s, 0.0) * 1e6)),
+      units_(dev),
+      clock_(opt.clock),
+      quat_(opt.quat_method),
+      resampler_(win.rate_hz, dev.rate_hz),
+      ring_(ring_capacity(win, opt)),
+      windower_(win, device_index) {
+  if (!(dev.rate_hz > 0.0)) throw std::invalid_argument("device rate_hz must be > 0");
+}
+
+const PipelineCounters& DevicePipeline::counters() const noexcept {
+  counters_.ring_overflow = ring_.dropped() - ring_dropped_base_;
+  const auto& q = quat_.counters();
+  counters_.quat_renormalised = q.renormalised;
+  return counters_;
+}
+
+void DevicePipeline::reset() {
+  seq_.reset();
+  clock_.reset();
+  quat_ = QuatRate(quat_.method());
+  restart_chain();
+  seq_base_set_ = false;
+  counters_ = PipelineCounters{};
+  ring_dropped_base_ = ring_.dropped();
+  last_acc_.setZero();
+}
+
+void DevicePipeline::restart_chain() noexcept {
+  chain_started_ = false;
+  quat_.reset();
+  resampler_.reset();
+  windower_.reset(ring_);
+  pending_ = false;
+  path_ = GyroPath::kNone;
+}
+
+void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& on_window) {
+  ++counters_.samples_in;
+
+  // 1. Which angular velocity source this sample uses, and are its fields usable?
+  GyroPath path = GyroPath::kNone;
+  const bool has_gyro = s.has(kFieldGyro);
+  const bool has_quat = s.has(kFieldQuat);
+  switch (gyro_source_) {
+    case GyroSource::kMeasured:
+      path = has_gyro ? GyroPath::kMeasured : GyroPath::kNone;
+      break;
+    case GyroSource::kFromQuaternion:
+      path = has_quat ? GyroPath::kQuat : GyroPath::kNone;
+      break;
+    case GyroSource::kAuto:
+      path = has_gyro ? GyroPath::kMeasured : (has_quat ? GyroPath::kQuat : GyroPath::kNone);
+      break;
+  }
+  if (path == GyroPath::kNone) {
+    ++counters_.missing_fields;
+    return;
+  }
+  if ((s.has(kFieldAcc) && !finite3(s.acc)) || (path == GyroPath::kMeasured && !finite3(s.gyro))) {
+    ++counters_.nan_dropped;
+    return;
+  }
+  Eigen::Vector3f acc = s.has(kFieldAcc) ? units_.acc(s.acc) : last_acc_;
+  Eigen::Vector3f gyro =
+      path == GyroPath::kMeasured ? units_.gyro(s.gyro) : Eigen::Vector3f::Zero();
+  if (!finite3(acc) || !finite3(gyro)) {  // finite in device units, overflowing after scaling
+    ++counters_.nan_dropped;
+    return;
+  }
+  std::array<double, 4> q{};
+  if (path == GyroPath::kQuat) {
+    q = units_.quat_wxyz(s.quat);
+    const double n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    if (!std::isfinite(n2) || n2 < QuatRate::kMinNorm * QuatRate::kMinNorm) {
+      ++counters_.bad_quat;
+      return;
+    }
+  }
+
+  // 2. Sequence number.
+  bool seq_restart = false;
+  std::uint32_t lost = 0;
+  if (s.has(kFieldSeq)) {
+    const SeqResult r = seq_.observe(s.seq);
+    switch (r.verdict) {
+      case SeqVerdict::kDuplicate:
+        ++counters_.dropped_duplicate;
+        return;
+      case SeqVerdict::kLate:
+        ++counters_.out_of_order;
+        return;
+      case SeqVerdict::kRestart:
+        seq_restart = true;
+        break;
+      case SeqVerdict::kGap:
+        lost = r.lost;
+        counters_.samples_lost += r.lost;
+        break;
+      case SeqVerdict::kFirst:
+      case SeqVerdict::kNext:
+        break;
+    }
+    seq_unwrapped_ = r.unwrapped;
+  }
+
+  // 3. Device time, then the clock map.
+  std::int64_t t_dev_us = 0;
+  if (s.has(kFieldTDevice)) {
+    t_dev_us = s.t_device_us;
+  } else if (s.has(kFieldSeq)) {
+    if (!seq_base_set_ || seq_restart) {
+      seq_base_us_ = s.t_host_ns / 1000;
+      seq_base_set_ = true;
+      seq_unwrapped_ = 0;
+    }
+    t_dev_us =
+        seq_base_us_ + std::llround(static_cast<double>(seq_unwrapped_) * 1e6 / nominal_rate_hz_);
+  } else {
+    t_dev_us = s.t_host_ns / 1000;
+  }
+
+  if (seq_restart) {
+    ++counters_.restarts;
+    clock_.reanchor(t_dev_us, s.t_host_ns);
+    restart_chain();
+  } else {
+    switch (clock_.observe(t_dev_us, s.t_host_ns)) {
+      case ClockEvent::kAnchored:
+      case ClockEvent::kOk:
+        break;
+      case ClockEvent::kBackwards:
+        if (clock_.last_device_us() - t_dev_us <= restart_back_us_) {
+          ++counters_.out_of_order;
+          return;
+        }
+        ++counters_.restarts;
+        clock_.reanchor(t_dev_us, s.t_host_ns);
+        seq_.reset();
+        if (s.has(kFieldSeq)) seq_.observe(s.seq);
+        restart_chain();
+        break;
+      case ClockEvent::kJumpForward:
+      case ClockEvent::kJumpLate:
+        ++counters_.clock_jumps;
+        restart_chain();
+        break;
+    }
+  }
+  const std::int64_t t_ns = clock_.mapped_ns();
+
+  // 4. Gap check against the previous sample of this chain.
+  if (chain_started_) {
+    const std::int64_t dt = t_ns - prev_t_ns_;
+    if (dt > max_gap_ns_) {
+      ++counters_.gaps_reset;
+      restart_chain();
+    } else if (lost > 0 || static_cast<double>(dt) * nominal_rate_hz_ > 1.5e9) {
+      ++counters_.gaps_bridged;
+    }
+  }
+  if (!chain_started_) {
+    chain_started_ = true;
+    chain_anchor_ns_ = t_ns;
+  }
+  prev_t_ns_ = t_ns;
+
+  const double measured = clock_.rate_hz();
+  if (measured > 0.0 && std::abs(measured / resampler_.input_rate_hz() - 1.0) > 0.1) {
+    resampler_.set_input_rate(measured);
+  }
+  last_acc_ = acc;
+
+  // 5. Angular velocity.
+  if (path != path_) {
+    quat_.reset();
+    pending_ = false;
+    path_ = path;
+  }
+  if (path == GyroPath::kMeasured) {
+    feed(t_ns, acc, gyro, s.t_host_ns, on_window);
+    return;
+  }
+  const double t_s = static_cast<double>(t_ns - chain_anchor_ns_) * 1e-9;
+  QuatRateOut out;
+  bool has_out = false;
+  const QuatPush pr = quat_.push(t_s, q, out, has_out);
+  if (pr == QuatPush::kBadQuat) {
+    ++counters_.bad_quat;
+    return;
+  }
+  if (pr == QuatPush::kBadDt) {
+    ++counters_.out_of_order;
+    return;
+  }
+  if (has_out && pending_) {
+    const Eigen::Vector3f w = units_.map_rate(out.w.cast<float>());
+    if (finite3(w)) feed(pending_t_ns_, pending_acc_, w, s.t_host_ns, on_window);
+  }
+  pending_ = true;
+  pending_t_ns_ = t_ns;
+  pending_acc_ = acc;
+}
+
+void DevicePipeline::feed(std::int64_t t_ns, const Eigen::Vector3f& acc,
+                          const Eigen::Vector3f& gyro, std::int64_t t_arrival_ns,
+                          const std::function<void(Window&&)>& on_window) {
+  ++counters_.samples_used;
+  const std::array<float, 6> v{acc.x(), acc.y(), acc.z(), gyro.x(), gyro.y(), gyro.z()};
+  resampler_.push(t_ns, v, [&](const ResampledFrame& f) {
+    ModelFrame m;
+    m.v = f.v;
+    m.t_host_ns = f.t_ns;
+    m.t_device_us = clock_.to_device_us(f.t_ns);
+    m.flags = f.interpolated ? kFrameInterpolated : 0u;
+    ring_.push(m);
+    ++counters_.frames_out;
+    if (f.interpolated) ++counters_.frames_interpolated;
+    Window w;
+    if (windower_.poll(ring_, t_arrival_ns, w)) {
+      ++counters_.windows_out;
+      on_window(std::move(w));
+    }
+  });
+}
+
+}  // namespace primus::signal
