@@ -100,7 +100,7 @@ ClockEvent ClockMap::observe(std::int64_t t_device_us, std::int64_t t_host_ns) n
 void ClockMap::close_block() noexcept {
   if (block_n_ >= 2 && block_last_x_ > block_first_x_) {
     const double r = static_cast<double>(block_n_ - 1) / (block_last_x_ - block_first_x_);
-    rate_hz_ = nblocks_ == 0 ? r : 0.7 * rate_hz_ + 0.3 * r;
+    rate_hz_ = nblocks_ == 0 ? r : 0.5 * (rate_hz_ + r);
   }
   blocks_[static_cast<std::size_t>(next_block_)] = block_min_;
   next_block_ = (next_block_ + 1) % cfg_.blocks;

@@ -68,7 +68,8 @@ class ClockMap {
   [[nodiscard]] double offset_s() const noexcept;
   /// Device clock rate error: positive when the device clock runs slow (ppm).
   [[nodiscard]] double drift_ppm() const noexcept { return drift_ns_per_s_ * 1e-3; }
-  /// Samples per device second, from closed blocks (0 until two samples were seen).
+  /// Samples per device second: running value in the first block, then the mean of the last
+  /// block and the previous estimate (halves an old rate's weight every block_s).
   [[nodiscard]] double rate_hz() const noexcept { return rate_hz_; }
   /// Blocks currently in the fit.
   [[nodiscard]] int blocks_in_fit() const noexcept { return nblocks_; }

@@ -112,7 +112,16 @@ void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& 
   bool seq_restart = false;
   std::uint32_t lost = 0;
   if (s.has(kFieldSeq)) {
-    const SeqResult r = seq_.observe(s.seq);
+    SeqResult r = seq_.observe(s.seq);
+    // A sequence number far behind is a late packet unless the device clock went far back too:
+    // then the device restarted with a counter that did not jump far enough to say so.
+    if ((r.verdict == SeqVerdict::kLate || r.verdict == SeqVerdict::kDuplicate) &&
+        s.has(kFieldTDevice) && clock_.anchored() &&
+        clock_.last_device_us() - s.t_device_us > restart_back_us_) {
+      seq_.reset();
+      r = seq_.observe(s.seq);
+      r.verdict = SeqVerdict::kRestart;
+    }
     switch (r.verdict) {
       case SeqVerdict::kDuplicate:
         ++counters_.dropped_duplicate;
