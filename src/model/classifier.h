@@ -1,0 +1,103 @@
+#pragma once
+// The PRIMUS encoder plus a gesture head, behind a header that does not include LibTorch.
+//
+// Network (see ../shared/PRIMUS.md and docs/model.md): MW2StackRNNPoolingMultihead with weights
+// named exactly as the Python state dict (backbone.*, ssl_head.*, mmcl_head.*). The head
+// L2-normalises the chosen embedding (mmcl | ssl | emb) and maps it to the classes, with one
+// Linear ("linear", the PRIMUS downstream head) or Linear-ReLU-Linear ("mlp").
+//
+// Units: inputs are float32 windows [B, 6, T], channel-major and contiguous, channels
+// acc x,y,z in m/s² then gyro x,y,z in rad/s, T >= kMinLength samples at info().rate_hz.
+//
+// Thread contract: a Classifier is created, used and destroyed on one thread (the inference
+// thread). It is not thread-safe; distinct Classifiers may live on distinct threads.
+// Errors: construction and loading throw std::runtime_error (bad files, unknown devices);
+// predict()/encode() throw std::invalid_argument for bad arguments. Nothing here calls exit().
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/config/config.h"
+
+namespace primus::model {
+
+/// Shortest window the encoder accepts: conv3 needs 9 inputs (PRIMUS.md §1).
+inline constexpr int kMinLength = 123;
+/// Width of emb, ssl and mmcl.
+inline constexpr int kEmbeddingDim = 512;
+/// Input channels: acc x,y,z (m/s²), gyro x,y,z (rad/s).
+inline constexpr int kChannels = 6;
+
+struct ModelInfo {
+  std::vector<std::string> labels;                     ///< one per class, non-empty, unique
+  EmbeddingChoice embedding = EmbeddingChoice::kMmcl;  ///< which output feeds the head
+  int window_length = 250;      ///< samples the model was trained on, >= kMinLength
+  double rate_hz = 50.0;        ///< sample rate the model was trained on, > 0
+  std::string version;          ///< free text, e.g. registry version or source checkpoint
+  std::string head = "linear";  ///< "linear" | "mlp"
+  int mlp_hidden = 128;         ///< hidden width of the "mlp" head, >= 1 (ignored for linear)
+};
+
+/// "mmcl" | "ssl" | "emb".
+const char* to_string(EmbeddingChoice e) noexcept;
+/// Inverse of to_string; throws std::invalid_argument naming the value.
+EmbeddingChoice parse_embedding_choice(const std::string& s);
+/// Throws std::invalid_argument naming the first bad field of `info`.
+void validate_model_info(const ModelInfo& info);
+
+class Classifier {
+ public:
+  /// Fresh weights drawn with PyTorch's default initialisation from a private generator seeded by
+  /// `seed` (the global torch RNG is not touched), so equal seeds give equal models.
+  /// `device`: "auto" (CUDA when available, else CPU; logs the choice), "cpu", "cuda", "cuda:N".
+  static std::unique_ptr<Classifier> random(const ModelInfo& info, std::uint64_t seed,
+                                            const std::string& device);
+  /// A complete classifier file (encoder + head + metadata), as written by save().
+  /// Throws std::runtime_error naming the file and the first problem (and tensor, if any).
+  static std::unique_ptr<Classifier> load(const std::string& safetensors_path,
+                                          const std::string& device);
+  /// Encoder weights from a file (an encoder file from tools/convert_primus_ckpt.py, or the
+  /// encoder part of a classifier file, whose head.* tensors are then ignored) and a fresh head
+  /// for `info`, initialised from `seed` as in random().
+  static std::unique_ptr<Classifier> from_encoder(const std::string& safetensors_path,
+                                                  const ModelInfo& info, std::uint64_t seed,
+                                                  const std::string& device);
+
+  ~Classifier();
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  /// x: batch*6*length floats ([B,6,T], see above); probs: batch*num_classes() softmax outputs,
+  /// row-major. batch >= 1, length >= kMinLength, every value finite (otherwise
+  /// std::invalid_argument naming the window, channel and sample). Runs under InferenceMode.
+  void predict(const float* x, int batch, int length, float* probs);
+  /// The encoder's three outputs, batch*512 floats each, row-major; pass nullptr for outputs
+  /// not wanted. Same input rules as predict().
+  void encode(const float* x, int batch, int length, float* emb, float* ssl, float* mmcl);
+
+  /// Writes encoder + head + metadata as safetensors: to a temporary file in the same
+  /// directory, fsynced, then renamed over `path`. Throws std::runtime_error.
+  void save(const std::string& path) const;
+
+  [[nodiscard]] const ModelInfo& info() const;
+  /// "cpu" or "cuda:N".
+  [[nodiscard]] std::string device_name() const;
+  [[nodiscard]] int num_classes() const;
+
+  /// The LibTorch modules and device, for code that already sees torch (src/inference,
+  /// src/training): include src/model/classifier_impl.h. Same thread contract as above.
+  struct Impl;
+  Impl& impl() noexcept { return *impl_; }
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  explicit Classifier(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Intra-op CPU threads (torch::set_num_threads). OpenMP keeps this per thread: call it inside
+/// the thread that runs the model, before its first predict(). n >= 1.
+void set_inference_threads(int n);
+
+}  // namespace primus::model
