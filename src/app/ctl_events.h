@@ -1,0 +1,25 @@
+#pragma once
+// `primusctl events`: subscribe to the bus and print what arrives.
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace primus::app {
+
+struct EventsOptions {
+  std::vector<std::string> endpoints;  ///< empty: from `config`, else the default ipc endpoint
+  std::string config;
+  std::vector<std::string> devices;    ///< empty: all
+  std::vector<std::string> topics;     ///< empty: all (gesture, score, status, device)
+  bool json = false;
+  std::uint64_t count = 0;             ///< 0: run until interrupted
+  double timeout_s = 0;                ///< 0: wait forever
+};
+
+/// Returns 0 after `count` messages or SIGINT/SIGTERM, 2 on timeout, 1 on a bad argument.
+int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err);
+/// The one-line human form of a bus message (exposed for tests).
+std::string format_message(const std::string& topic, const std::string& json);
+
+}  // namespace primus::app

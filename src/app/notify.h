@@ -1,0 +1,18 @@
+#pragma once
+// sd_notify(3) messages to the service manager. All functions are no-ops without NOTIFY_SOCKET,
+// so the daemon behaves the same outside systemd. Thread-safe.
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace primus::app {
+
+void notify_ready(const std::string& status);
+void notify_status(const std::string& status);
+void notify_stopping();
+void notify_reloading();
+void notify_watchdog();
+/// The watchdog interval systemd asks for (WATCHDOG_USEC for this pid), if any.
+std::optional<std::chrono::microseconds> watchdog_interval();
+
+}  // namespace primus::app
