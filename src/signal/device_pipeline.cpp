@@ -60,7 +60,7 @@ void DevicePipeline::restart_chain() noexcept {
   chain_started_ = false;
   quat_.reset();
   resampler_.reset();
-  windower_.reset(ring_);
+  windower_.reset();
   pending_ = false;
   path_ = GyroPath::kNone;
 }
@@ -256,7 +256,7 @@ void DevicePipeline::feed(std::int64_t t_ns, const Eigen::Vector3f& acc,
     ++counters_.frames_out;
     if (f.interpolated) ++counters_.frames_interpolated;
     Window w;
-    if (windower_.poll(ring_, t_arrival_ns, w)) {
+    if (windower_.push(m, t_arrival_ns, w)) {
       ++counters_.windows_out;
       on_window(std::move(w));
     }

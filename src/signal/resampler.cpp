@@ -88,7 +88,7 @@ void Resampler::compute(ResampledFrame& f) noexcept {
   // Keep one input at or before t - hw so the left neighbour of t is always in the history.
   while (tail_ + 1 < count_ && hist_[(tail_ + 1) & kMask].t <= t - hw) ++tail_;
 
-  std::array<double, 6> acc{};
+  float acc[8] = {};
   double wsum = 0.0;
   std::uint64_t j = tail_;  // last input with time <= t
   const double scale = f_kernel_ * kTableRes;
@@ -100,11 +100,10 @@ void Resampler::compute(ResampledFrame& f) noexcept {
     const double x = std::abs(d) * scale;
     const auto idx = static_cast<std::size_t>(x);
     if (idx >= static_cast<std::size_t>(kLobes * kTableRes)) continue;
-    const double frac = x - static_cast<double>(idx);
-    const double w = table_[idx] + frac * (table_[idx + 1] - table_[idx]);
+    const auto frac = static_cast<float>(x - static_cast<double>(idx));
+    const float w = table_[idx] + frac * (table_[idx + 1] - table_[idx]);
     wsum += w;
-    for (int c = 0; c < 6; ++c)
-      acc[static_cast<std::size_t>(c)] += w * in.v[static_cast<std::size_t>(c)];
+    for (std::size_t c = 0; c < 8; ++c) acc[c] += w * in.v[c];
   }
 
   const Input& left = hist_[j & kMask];
@@ -122,11 +121,11 @@ void Resampler::compute(ResampledFrame& f) noexcept {
     return;
   }
   if (!(wsum > 1e-6)) {
-    f.v = left.v;
+    for (std::size_t c = 0; c < 6; ++c) f.v[c] = left.v[c];
     return;
   }
-  const double inv = 1.0 / wsum;
-  for (std::size_t c = 0; c < 6; ++c) f.v[c] = static_cast<float>(acc[c] * inv);
+  const auto inv = static_cast<float>(1.0 / wsum);
+  for (std::size_t c = 0; c < 6; ++c) f.v[c] = acc[c] * inv;
 }
 
 }  // namespace primus::signal

@@ -63,7 +63,7 @@ class Resampler {
     if (count_ == 0) start(t_ns);
     Input& in = hist_[count_ & kMask];
     in.t = static_cast<double>(t_ns - anchor_ns_) * 1e-9;
-    in.v = v;
+    for (std::size_t c = 0; c < 6; ++c) in.v[c] = v[c];
     ++count_;
     if (count_ - tail_ > kHistory) tail_ = count_ - kHistory;
     const double hw = half_width_s();
@@ -82,8 +82,8 @@ class Resampler {
  private:
   static constexpr std::uint64_t kMask = kHistory - 1;
   struct Input {
-    double t = 0.0;  ///< seconds since anchor_ns_
-    std::array<float, 6> v{};
+    double t = 0.0;            ///< seconds since anchor_ns_
+    std::array<float, 8> v{};  ///< 6 channels, padded to 8 for vectorised accumulation
   };
 
   void start(std::int64_t t_ns) noexcept;

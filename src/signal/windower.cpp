@@ -1,5 +1,7 @@
 #include "src/signal/windower.h"
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -16,41 +18,56 @@ Windower::Windower(const WindowConfig& win, std::uint32_t device)
                                 std::to_string(win.length));
   }
   if (!(win.rate_hz > 0.0)) throw std::invalid_argument("window.rate_hz: must be > 0");
-  scratch_.resize(static_cast<std::size_t>(length_));
+  const auto len = static_cast<std::size_t>(length_);
+  hist_.assign(static_cast<std::size_t>(kChannels) * 2 * len, 0.0f);
+  t_host_.assign(len, 0);
+  t_device_.assign(len, 0);
+  flag_.assign(len, 0);
+  reset();
+}
+
+void Windower::reset() noexcept {
+  pos_ = 0;
+  filled_ = 0;
+  interpolated_ = 0;
+  std::fill(flag_.begin(), flag_.end(), std::uint8_t{0});
   next_due_ = static_cast<std::uint64_t>(length_);
 }
 
-void Windower::reset(const FrameRing& ring) noexcept {
-  start_index_ = ring.pushed();
-  next_due_ = start_index_ + static_cast<std::uint64_t>(length_);
-}
-
-bool Windower::poll(const FrameRing& ring, std::int64_t t_ready_ns, Window& out) {
-  const std::uint64_t pushed = ring.pushed();
-  if (pushed < next_due_) return false;
-  next_due_ = pushed + static_cast<std::uint64_t>(hop_);
+bool Windower::push(const ModelFrame& f, std::int64_t t_ready_ns, Window& out) {
   const auto len = static_cast<std::size_t>(length_);
-  const auto r = ring.read(pushed - len, scratch_.data(), len);
-  if (r.count != len || r.first < start_index_) return false;  // ring smaller than a window
+  const std::size_t p = pos_;
+  for (std::size_t c = 0; c < static_cast<std::size_t>(kChannels); ++c) {
+    float* ch = hist_.data() + c * 2 * len;
+    ch[p] = f.v[c];
+    ch[p + len] = f.v[c];
+  }
+  const std::uint8_t flag = (f.flags & kFrameInterpolated) ? 1 : 0;
+  interpolated_ += static_cast<int>(flag) - static_cast<int>(flag_[p]);
+  flag_[p] = flag;
+  t_host_[p] = f.t_host_ns;
+  t_device_[p] = f.t_device_us;
+  pos_ = p + 1 == len ? 0 : p + 1;
+  ++filled_;
+  if (filled_ < next_due_) return false;
+  next_due_ = filled_ + static_cast<std::uint64_t>(hop_);
 
+  // The newest `len` frames start at pos_ (the oldest) in each mirrored channel.
+  const std::size_t first = pos_;
+  const std::size_t last = p;
   out.device = device_;
   out.seq = next_seq_++;
   out.length = length_;
-  out.t_start_host_ns = scratch_.front().t_host_ns;
-  out.t_end_host_ns = scratch_.back().t_host_ns;
-  out.t_start_device_us = scratch_.front().t_device_us;
-  out.t_end_device_us = scratch_.back().t_device_us;
+  out.t_start_host_ns = t_host_[first];
+  out.t_end_host_ns = t_host_[last];
+  out.t_start_device_us = t_device_[first];
+  out.t_end_device_us = t_device_[last];
   out.t_ready_ns = t_ready_ns;
+  out.interpolated = interpolated_;
   out.data.resize(static_cast<std::size_t>(kChannels) * len);
-  int interpolated = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    const ModelFrame& f = scratch_[i];
-    if (f.flags & kFrameInterpolated) ++interpolated;
-    for (std::size_t c = 0; c < static_cast<std::size_t>(kChannels); ++c) {
-      out.data[c * len + i] = f.v[c];
-    }
+  for (std::size_t c = 0; c < static_cast<std::size_t>(kChannels); ++c) {
+    std::memcpy(out.data.data() + c * len, hist_.data() + c * 2 * len + first, len * sizeof(float));
   }
-  out.interpolated = interpolated;
   return true;
 }
 

@@ -54,6 +54,15 @@ TEST(QuatLog, TableOfKnownRotations) {
   }
 }
 
+TEST(QuatLog, SeriesBranchAgreesWithAtan2AcrossItsBoundary) {
+  const Eigen::Vector3d ax = Eigen::Vector3d(0.3, -0.5, 0.8).normalized();
+  for (double angle = 1e-9; angle < 3.1; angle *= 1.07) {
+    const Eigen::Quaterniond q(Eigen::AngleAxisd(angle, ax));
+    const Eigen::Vector3d v = quat_log_rotvec(q.w(), q.x(), q.y(), q.z());
+    EXPECT_NEAR((v - ax * angle).norm() / angle, 0.0, 1e-13) << angle;
+  }
+}
+
 TEST(QuatRate, ConstantRateInConstantRateOutEveryMethodAndUnevenSteps) {
   const Eigen::Vector3d w(0.3, -1.2, 2.0);
   std::mt19937 rng(3);
