@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <set>
 #include <stdexcept>
 
 #include "src/model/classifier_impl.h"
@@ -13,55 +12,6 @@
 #include "src/model/model_log.h"
 
 namespace primus::model {
-
-const char* to_string(EmbeddingChoice e) noexcept {
-  switch (e) {
-    case EmbeddingChoice::kSsl:
-      return "ssl";
-    case EmbeddingChoice::kEmb:
-      return "emb";
-    case EmbeddingChoice::kMmcl:
-      break;
-  }
-  return "mmcl";
-}
-
-EmbeddingChoice parse_embedding_choice(const std::string& s) {
-  if (s == "mmcl") return EmbeddingChoice::kMmcl;
-  if (s == "ssl") return EmbeddingChoice::kSsl;
-  if (s == "emb") return EmbeddingChoice::kEmb;
-  throw std::invalid_argument("embedding '" + s + "': expected mmcl, ssl or emb");
-}
-
-void validate_model_info(const ModelInfo& info) {
-  if (info.labels.empty()) throw std::invalid_argument("model labels: must not be empty");
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < info.labels.size(); ++i) {
-    const auto& l = info.labels[i];
-    if (l.empty()) {
-      throw std::invalid_argument("model labels[" + std::to_string(i) + "]: must not be empty");
-    }
-    if (!seen.insert(l).second) {
-      throw std::invalid_argument("model labels[" + std::to_string(i) + "] = '" + l +
-                                  "': duplicate");
-    }
-  }
-  if (info.window_length < kMinLength) {
-    throw std::invalid_argument("model window_length = " + std::to_string(info.window_length) +
-                                ": must be >= " + std::to_string(kMinLength));
-  }
-  if (!(info.rate_hz > 0.0) || !std::isfinite(info.rate_hz)) {
-    throw std::invalid_argument("model rate_hz = " + std::to_string(info.rate_hz) +
-                                ": must be > 0");
-  }
-  if (info.head != "linear" && info.head != "mlp") {
-    throw std::invalid_argument("model head = '" + info.head + "': expected linear or mlp");
-  }
-  if (info.head == "mlp" && info.mlp_hidden < 1) {
-    throw std::invalid_argument("model mlp_hidden = " + std::to_string(info.mlp_hidden) +
-                                ": must be >= 1");
-  }
-}
 
 torch::Device resolve_device(const std::string& spec_text) {
   const DeviceSpec spec = parse_device_spec(spec_text);
