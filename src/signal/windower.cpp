@@ -1,7 +1,6 @@
 #include "src/signal/windower.h"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -64,9 +63,12 @@ bool Windower::push(const ModelFrame& f, std::int64_t t_ready_ns, Window& out) {
   out.t_end_device_us = t_device_[last];
   out.t_ready_ns = t_ready_ns;
   out.interpolated = interpolated_;
-  out.data.resize(static_cast<std::size_t>(kChannels) * len);
+  // reserve + insert: one pass over the 6·len floats (resize would zero-fill them first)
+  out.data.clear();
+  out.data.reserve(static_cast<std::size_t>(kChannels) * len);
   for (std::size_t c = 0; c < static_cast<std::size_t>(kChannels); ++c) {
-    std::memcpy(out.data.data() + c * len, hist_.data() + c * 2 * len + first, len * sizeof(float));
+    const float* src = hist_.data() + c * 2 * len + first;
+    out.data.insert(out.data.end(), src, src + len);
   }
   return true;
 }
