@@ -5,6 +5,8 @@
 
 #include "src/app/ctl_events.h"
 #include "src/core/version.h"
+#include "src/model/model_cli.h"
+#include "src/signal/quat2gyro_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"primusctl: client and offline tools for primusd"};
@@ -21,7 +23,54 @@ int main(int argc, char** argv) {
   events->add_option("-n,--count", ev.count, "exit after this many messages (0 = never)");
   events->add_option("--timeout", ev.timeout_s, "exit with status 2 after this many seconds without a message (0 = never)");
 
+  primus::signal::Quat2GyroOptions qg;
+  std::string qg_order = "wxyz";
+  std::string qg_method = "centred";
+  auto* quat2gyro = app.add_subcommand("quat2gyro", "CSV of time + quaternion -> CSV of body angular velocity (rad/s)");
+  quat2gyro->add_option("--in", qg.in_path, "input CSV (- = stdin)")->required();
+  quat2gyro->add_option("--out", qg.out_path, "output CSV t,gx,gy,gz (- = stdout)")->required();
+  quat2gyro->add_option("--time-col", qg.time_col, "time column, seconds")->capture_default_str();
+  quat2gyro->add_option("--quat-cols", qg.quat_cols, "4 quaternion columns in --order (default qw,qx,qy,qz)")
+      ->delimiter(',')
+      ->expected(4);
+  quat2gyro->add_option("--order", qg_order, "quaternion component order")
+      ->check(CLI::IsMember({"wxyz", "xyzw"}))
+      ->capture_default_str();
+  quat2gyro->add_option("--method", qg_method, "rate estimate: centred, forward or backward difference")
+      ->check(CLI::IsMember({"centred", "forward", "backward"}))
+      ->capture_default_str();
+
+  primus::model::EmbedOptions em;
+  std::string em_output = "mmcl";
+  auto* embed = app.add_subcommand("embed", "run the PRIMUS encoder on one window CSV (6 columns, T >= 123 rows)");
+  embed->add_option("--weights", em.weights, "weight file (.safetensors)")->required();
+  embed->add_option("--in", em.input, "window CSV: acc x,y,z (m/s2), gyro x,y,z (rad/s)")->required();
+  embed->add_option("--output", em_output, "which vector to print")
+      ->check(CLI::IsMember({"emb", "ssl", "mmcl"}))
+      ->capture_default_str();
+  embed->add_option("--device", em.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+
+  auto* model = app.add_subcommand("model", "inspect model files");
+  model->require_subcommand(1);
+  std::string info_path;
+  auto* info = model->add_subcommand("info", "print what a weight file holds");
+  info->add_option("FILE", info_path, "weight file (.safetensors)")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (events->parsed()) return primus::app::run_events(ev, std::cout, std::cerr);
+  if (quat2gyro->parsed()) {
+    qg.order = qg_order == "xyzw" ? primus::QuatOrder::kXyzw : primus::QuatOrder::kWxyz;
+    qg.method = qg_method == "forward"    ? primus::signal::QuatRateMethod::kForward
+                : qg_method == "backward" ? primus::signal::QuatRateMethod::kBackward
+                                          : primus::signal::QuatRateMethod::kCentred;
+    return primus::signal::run_quat2gyro(qg, std::cerr);
+  }
+  if (embed->parsed()) {
+    em.output = em_output == "emb"   ? primus::EmbeddingChoice::kEmb
+                : em_output == "ssl" ? primus::EmbeddingChoice::kSsl
+                                     : primus::EmbeddingChoice::kMmcl;
+    return primus::model::run_embed(em, std::cout, std::cerr);
+  }
+  if (info->parsed()) return primus::model::run_model_info(info_path, std::cout, std::cerr);
   return 0;
 }

@@ -51,6 +51,8 @@ struct Daemon::Impl {
     std::uint64_t windows = 0;
     std::uint64_t windows_dropped = 0;  ///< refused by a closed batcher
     std::uint64_t samples_at_last_status = 0;
+    signal::PipelineCounters last_counters{};  ///< at the last drop warning
+    std::chrono::steady_clock::time_point last_warning{};
   };
 
   Config cfg;
@@ -79,6 +81,7 @@ struct Daemon::Impl {
   void reload();
   void arm_status();
   void arm_watchdog(std::chrono::microseconds every);
+  void warn_about_drops(Device& d);
   std::string status_json(std::string& summary);
 };
 
@@ -218,6 +221,36 @@ void Daemon::Impl::arm_watchdog(std::chrono::microseconds every) {
   });
 }
 
+// One line per device and at most one every 10 s, naming what was dropped since the last line.
+void Daemon::Impl::warn_about_drops(Device& d) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - d.last_warning < std::chrono::seconds(10)) return;
+  const auto& c = d.pipeline->counters();
+  const auto& p = d.last_counters;
+  std::string what;
+  auto add = [&](const char* name, std::uint64_t now_v, std::uint64_t then_v) {
+    if (now_v > then_v) what += fmt::format("{}{} {}", what.empty() ? "" : ", ", now_v - then_v, name);
+  };
+  // A reset() zeroes the counters: compare against zero then.
+  const bool was_reset = c.samples_in < p.samples_in;
+  const signal::PipelineCounters zero{};
+  const auto& base = was_reset ? zero : p;
+  add("duplicates", c.dropped_duplicate, base.dropped_duplicate);
+  add("out of order", c.out_of_order, base.out_of_order);
+  add("lost (sequence gaps)", c.samples_lost, base.samples_lost);
+  add("gaps that restarted the window", c.gaps_reset, base.gaps_reset);
+  add("bad quaternions", c.bad_quat, base.bad_quat);
+  add("NaN/inf samples", c.nan_dropped, base.nan_dropped);
+  add("samples without angular velocity", c.missing_fields, base.missing_fields);
+  add("clock jumps", c.clock_jumps, base.clock_jumps);
+  add("device restarts", c.restarts, base.restarts);
+  add("ring overflows", c.ring_overflow, base.ring_overflow);
+  d.last_counters = c;
+  if (what.empty()) return;
+  d.last_warning = now;
+  spdlog::warn("device {}: {} since the last report", d.id, what);
+}
+
 std::string Daemon::Impl::status_json(std::string& summary) {
   const auto now = std::chrono::steady_clock::now();
   const double dt = std::chrono::duration<double>(now - last_status).count();
@@ -227,6 +260,7 @@ std::string Daemon::Impl::status_json(std::string& summary) {
   for (auto& d : devices) {
     const auto& ss = d.source->stats();
     const auto& pc = d.pipeline->counters();
+    warn_about_drops(d);
     const double rate = dt > 0 ? static_cast<double>(ss.samples - d.samples_at_last_status) / dt : 0;
     d.samples_at_last_status = ss.samples;
     if (d.state == "connected") ++connected;
