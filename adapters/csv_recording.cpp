@@ -10,8 +10,8 @@
 namespace primus::adapters {
 namespace {
 
-std::vector<std::string_view> split(std::string_view line, char sep) {
-  std::vector<std::string_view> out;
+void split(std::string_view line, char sep, std::vector<std::string_view>& out) {
+  out.clear();
   std::size_t pos = 0;
   for (;;) {
     const auto next = line.find(sep, pos);
@@ -23,7 +23,6 @@ std::vector<std::string_view> split(std::string_view line, char sep) {
     while (!f.empty() && (f.front() == ' ' || f.front() == '"')) f.remove_prefix(1);
     while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\r')) f.remove_suffix(1);
   }
-  return out;
 }
 
 bool parse_double(std::string_view s, double& v) {
@@ -68,36 +67,66 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   std::string line;
   if (!std::getline(in, line)) throw std::runtime_error(dev.path + ": empty file");
   const char sep = line.find(';') != std::string::npos && line.find(',') == std::string::npos ? ';' : ',';
-  std::vector<std::string> header;
-  for (auto f : split(line, sep)) header.emplace_back(f);
+  std::vector<std::string_view> f;
+  split(line, sep, f);
+  std::vector<std::string> header(f.begin(), f.end());
 
-  const int t_col = find_col(header, dev.time_column);
-  if (t_col < 0) throw std::runtime_error(dev.path + ": no time column \"" + dev.time_column + "\" in the header");
+  const bool cmi = dev.format == ReplayFormat::kCmi;
+  const std::string time_name = cmi ? "sequence_counter" : dev.time_column;
+  const int t_col = find_col(header, time_name);
+  if (t_col < 0) throw std::runtime_error(dev.path + ": no time column \"" + time_name + "\" in the header");
+  const int seq_col = cmi ? find_col(header, "sequence_id") : -1;
+  if (cmi && seq_col < 0) throw std::runtime_error(dev.path + ": no sequence_id column (format = cmi)");
+  const bool wxyz = dev.quat_order == QuatOrder::kWxyz;
   const auto acc = resolve(header, dev.acc_columns, {{"acc_x", "acc_y", "acc_z"}, {"ax", "ay", "az"}}, dev.path, "acc_columns");
   const auto gyro = resolve(header, dev.gyro_columns,
                             {{"gyr_x", "gyr_y", "gyr_z"}, {"gyro_x", "gyro_y", "gyro_z"}, {"gx", "gy", "gz"}},
                             dev.path, "gyro_columns");
   const auto quat = resolve(header, dev.quat_columns,
-                            {dev.quat_order == QuatOrder::kWxyz ? std::vector<std::string>{"qw", "qx", "qy", "qz"}
-                                                                : std::vector<std::string>{"qx", "qy", "qz", "qw"}},
+                            {wxyz ? std::vector<std::string>{"qw", "qx", "qy", "qz"} : std::vector<std::string>{"qx", "qy", "qz", "qw"},
+                             wxyz ? std::vector<std::string>{"rot_w", "rot_x", "rot_y", "rot_z"}
+                                  : std::vector<std::string>{"rot_x", "rot_y", "rot_z", "rot_w"}},
                             dev.path, "quat_columns");
   if (acc.empty()) throw std::runtime_error(dev.path + ": no accelerometer columns (set acc_columns)");
   if (gyro.empty() && quat.empty())
     throw std::runtime_error(dev.path + ": neither gyro nor quaternion columns (set gyro_columns or quat_columns)");
+  double to_us = 1e6;  // time_unit
+  if (cmi) to_us = 1e6 / dev.rate_hz;
+  else if (dev.time_unit == "ms") to_us = 1e3;
+  else if (dev.time_unit == "us") to_us = 1.0;
+  else if (dev.time_unit == "ns") to_us = 1e-3;
 
   Recording rec;
   std::uint64_t lineno = 1;
   std::uint32_t row = 0;
+  std::string current_seq;
+  std::int64_t seq_offset_us = 0;  // cmi: where the current sequence starts
+  std::int64_t last_t_us = 0;
+  bool seq_filter_seen = false;
   while (std::getline(in, line)) {
     ++lineno;
     if (line.empty() || line == "\r") continue;
-    const auto f = split(line, sep);
+    split(line, sep, f);
     auto bad = [&](const std::string& why) {
       if (rec.bad_rows++ == 0) rec.first_bad_row = "line " + std::to_string(lineno) + ": " + why;
     };
     auto get = [&](int col, double& v) {
       return col < static_cast<int>(f.size()) && parse_double(f[col], v) && std::isfinite(v);
     };
+    if (cmi) {
+      const std::string_view id = seq_col < static_cast<int>(f.size()) ? f[seq_col] : std::string_view{};
+      if (!dev.sequence_id.empty()) {
+        if (id != dev.sequence_id) {
+          if (seq_filter_seen) break;  // sequences are contiguous: this one is over
+          continue;
+        }
+        seq_filter_seen = true;
+      } else if (id != current_seq) {
+        if (!rec.samples.empty())
+          seq_offset_us = last_t_us + static_cast<std::int64_t>((dev.max_gap_s + 1.0) * 1e6);
+        current_seq.assign(id);
+      }
+    }
     Sample s;
     s.device = index;
     double t = 0;
@@ -117,10 +146,13 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     s.fields = kFieldAcc | kFieldSeq | kFieldTDevice;
     if (!gyro.empty()) s.fields |= kFieldGyro;
     if (!quat.empty()) s.fields |= kFieldQuat;
-    s.t_device_us = static_cast<std::int64_t>(std::llround(t * 1e6));
+    s.t_device_us = static_cast<std::int64_t>(std::llround(t * to_us)) + seq_offset_us;
+    last_t_us = s.t_device_us;
     s.seq = row++;
     rec.samples.push_back(s);
   }
+  if (cmi && !dev.sequence_id.empty() && !seq_filter_seen)
+    throw std::runtime_error(dev.path + ": no rows of sequence_id \"" + dev.sequence_id + "\"");
   if (rec.samples.size() < 2) throw std::runtime_error(dev.path + ": fewer than 2 usable rows");
   return rec;
 }

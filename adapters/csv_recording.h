@@ -1,11 +1,20 @@
 #pragma once
 // Reads a recorded CSV into samples, for the replay source and offline tools.
 //
-// Format: a header row naming the columns, then one row per sample, separated by ',' or ';'
-// (detected from the header). The time column holds seconds. Columns for acc (3), gyro (3) and
-// quaternion (4, in the device's quat_order) are named in the DeviceConfig; when none are named,
-// the defaults are tried: acc_x,acc_y,acc_z / gyr_x,gyr_y,gyr_z (or gyro_x..) / qw,qx,qy,qz.
-// Rows with a missing or non-numeric value in a used column are skipped and counted.
+// Format csv: a header row naming the columns, then one row per sample, separated by ',' or ';'
+// (detected from the header). The time column (time_column) holds time_unit (s, ms, us, ns).
+// Columns for acc (3), gyro (3) and quaternion (4, in the device's quat_order) are named in the
+// DeviceConfig; when none are named, the defaults are tried: acc_x,acc_y,acc_z /
+// gyr_x,gyr_y,gyr_z (or gyro_x..) / qw,qx,qy,qz.
+//
+// Format cmi (the Kaggle CMI "Detect Behavior with Sensor Data" layout): columns sequence_id,
+// sequence_counter, acc_x..acc_z (m/s²), rot_w..rot_z (quaternion, scalar first); every other
+// column is ignored. There is no time column: sample k of a sequence is at k / rate_hz. With
+// sequence_id set only that sequence is read; otherwise all, in file order, each starting
+// max_gap_s + 1 s after the previous one ends, so the pipeline never forms a window across two.
+//
+// Rows with a missing or non-numeric value in a used column (CMI has empty rot_* cells) are
+// skipped and counted.
 #include <cstdint>
 #include <string>
 #include <vector>

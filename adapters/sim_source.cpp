@@ -136,11 +136,15 @@ SimSource::SimSource(const DeviceConfig& dev, std::uint32_t index, SourceContext
     : gen_(dev, index),
       ctx_(std::move(ctx)),
       timer_(ctx_.io),
-      period_ns_(static_cast<std::int64_t>(1e9 / dev.rate_hz)) {}
+      period_ns_(static_cast<std::int64_t>(1e9 / dev.rate_hz)),
+      phase_ns_(static_cast<std::int64_t>(
+          std::mt19937_64(dev.seed != 0 ? dev.seed : std::hash<std::string>{}(dev.id))() % 1'000'000'000)) {}
 
 void SimSource::start() {
   running_ = true;
-  start_ns_ = ctx_.clock.now_ns();
+  // Real devices are switched on at different moments: start each one at its own phase within the
+  // first second, so that windows of many simulated devices do not all complete at once.
+  start_ns_ = ctx_.clock.now_ns() + phase_ns_;
   ctx_.on_state(SourceState::kConnected, "simulated device");
   tick();
 }

@@ -67,6 +67,7 @@ class SimSource final : public Source {
   boost::asio::steady_timer timer_;
   std::int64_t start_ns_ = 0;
   std::int64_t period_ns_;
+  std::int64_t phase_ns_;  ///< start offset in [0, 1 s), fixed per device
   bool running_ = false;
   SourceStats stats_;
 };

@@ -2,8 +2,11 @@
 
 #include <stdexcept>
 
+#include "adapters/ble_source.h"
 #include "adapters/replay_source.h"
+#include "adapters/serial_source.h"
 #include "adapters/sim_source.h"
+#include "adapters/udp_source.h"
 
 namespace primus::adapters {
 
@@ -18,18 +21,18 @@ const char* to_string(SourceState s) noexcept {
 }
 
 std::unique_ptr<Source> make_source(const DeviceConfig& dev, std::uint32_t index, SourceContext ctx) {
-  switch (dev.adapter) {
-    case AdapterKind::kSim: return std::make_unique<SimSource>(dev, index, std::move(ctx));
-    case AdapterKind::kReplay:
-      try {
-        return std::make_unique<ReplaySource>(dev, index, std::move(ctx));
-      } catch (const std::exception& e) {
-        throw std::runtime_error("device " + dev.id + ": " + e.what());
-      }
-    default:
-      throw std::runtime_error("device " + dev.id + ": adapter " + to_string(dev.adapter) +
-                               " is not available in this build");
+  try {
+    switch (dev.adapter) {
+      case AdapterKind::kSim: return std::make_unique<SimSource>(dev, index, std::move(ctx));
+      case AdapterKind::kReplay: return std::make_unique<ReplaySource>(dev, index, std::move(ctx));
+      case AdapterKind::kSerial: return std::make_unique<SerialSource>(dev, index, std::move(ctx));
+      case AdapterKind::kUdp: return std::make_unique<UdpSource>(dev, index, std::move(ctx));
+      case AdapterKind::kBle: return std::make_unique<BleSource>(dev, index, std::move(ctx));
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error("device " + dev.id + ": " + e.what());
   }
+  throw std::runtime_error("device " + dev.id + ": unknown adapter");
 }
 
 }  // namespace primus::adapters

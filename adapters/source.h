@@ -1,9 +1,13 @@
 #pragma once
 // One small interface for every transport (sim, replay, serial, udp, ble).
 //
-// Threads: a Source lives on the io thread's io_context: start(), stop() and both callbacks run
-// there. A source never blocks the io thread; it uses Asio timers and async I/O only.
-// Ownership: the daemon owns its sources; callbacks must outlive them.
+// Threads: a Source lives on the io thread's io_context: start(), stop(), stats() and both
+// callbacks run there. A source never blocks the io thread; it uses Asio timers and async I/O
+// only (BLE: sd-bus driven from the same io_context through its file descriptor).
+// Ownership: the daemon owns its sources; callbacks must outlive them. Destroy a source only
+// after stop(), and before (or without) running the io_context again.
+// Allocation: live sources allocate their buffers when built; none per sample.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "adapters/codecs/codec.h"
 #include "src/config/config.h"
 #include "src/core/sample.h"
 #include "src/core/time_source.h"
@@ -20,11 +25,21 @@ namespace primus::adapters {
 enum class SourceState { kConnecting, kConnected, kLost, kEnded };
 const char* to_string(SourceState s) noexcept;
 
+/// Counters of one source; monotonically increasing for the source's life.
 struct SourceStats {
   std::uint64_t samples = 0;         ///< samples delivered
   std::uint64_t bytes = 0;           ///< bytes read (byte transports)
-  std::uint64_t decode_errors = 0;   ///< frames/lines dropped by the codec
-  std::uint64_t reconnects = 0;
+  std::uint64_t decode_errors = 0;   ///< frames/lines/rows dropped: the sum of `drops`
+  std::uint64_t reconnects = 0;      ///< links re-established after an outage
+  std::uint64_t outages = 0;         ///< times an established link was lost
+  std::int64_t downtime_ns = 0;      ///< total length of finished outages (lost -> connected)
+  std::int64_t last_outage_ns = 0;   ///< length of the last finished outage
+  std::uint64_t garbage_bytes = 0;   ///< bytes skipped while hunting for a frame
+  std::array<std::uint64_t, codecs::kDropReasonCount> drops{};  ///< per codecs::DropReason
+  /// udp only: frames or datagrams on this device's socket that no configured device claimed
+  /// (unknown device id or sender, or undecodable before the id was known). Shared: every
+  /// device on the same socket reports the same number.
+  std::uint64_t unrouted = 0;
 };
 
 /// Called for every decoded sample (t_host_ns already set).

@@ -1,9 +1,11 @@
 // Three stages: parse (types, unknown keys) -> defaults (the struct initialisers) -> validate.
 #include "src/config/config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <regex>
@@ -183,15 +185,49 @@ void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d
   }
   r.get("max_gap_s", d.max_gap_s);
   r.get("path", d.path);
+  r.get("device_id", d.device_id);
+  r.get("csv_columns", d.csv_columns);
+  r.get("csv_separator", d.csv_separator);
   r.get("baud", d.baud);
+  r.get("data_bits", d.data_bits);
+  r.get_enum("parity", d.parity, {{"none", Parity::kNone}, {"odd", Parity::kOdd}, {"even", Parity::kEven}});
+  r.get("stop_bits", d.stop_bits);
+  r.get_enum("flow_control", d.flow_control,
+             {{"none", FlowControl::kNone}, {"hardware", FlowControl::kHardware},
+              {"software", FlowControl::kSoftware}});
+  r.get("reconnect_min_s", d.reconnect_min_s);
+  r.get("reconnect_max_s", d.reconnect_max_s);
+  r.get("idle_timeout_s", d.idle_timeout_s);
+  r.get("udp_bind", d.udp_bind);
+  r.get_enum("id_from", d.id_from, {{"payload", IdFrom::kPayload}, {"sender", IdFrom::kSender}});
+  r.get("udp_sender", d.udp_sender);
+  r.get("udp_rcvbuf_bytes", d.udp_rcvbuf_bytes);
+  r.get("ble_adapter", d.ble_adapter);
+  r.get("ble_address", d.ble_address);
+  r.get("ble_name", d.ble_name);
+  r.get("ble_service_uuid", d.ble_service_uuid);
+  r.get("ble_char_uuid", d.ble_char_uuid);
+  r.get("ble_write_uuid", d.ble_write_uuid);
+  r.get("ble_write_hex", d.ble_write_hex);
+  r.get("ble_connect_timeout_s", d.ble_connect_timeout_s);
+  r.get_enum("format", d.format, {{"csv", ReplayFormat::kCsv}, {"cmi", ReplayFormat::kCmi}});
   r.get("speed", d.speed);
   r.get("loop", d.loop);
   r.get("time_column", d.time_column);
+  r.get("time_unit", d.time_unit);
   r.get("acc_columns", d.acc_columns);
   r.get("gyro_columns", d.gyro_columns);
   r.get("quat_columns", d.quat_columns);
+  r.get("sequence_id", d.sequence_id);
   r.get("seed", d.seed);
   r.get("gestures", d.gestures);
+  // Codec-dependent defaults: live adapters speak the native frame unless told otherwise, and
+  // WitMotion sensors report g and deg/s.
+  if (is_live(d.adapter) && d.codec == CodecKind::kNone) d.codec = CodecKind::kNative;
+  if (d.codec == CodecKind::kWitmotion) {
+    if (!t.contains("acc_unit")) d.acc_unit = AccUnit::kG;
+    if (!t.contains("gyro_unit")) d.gyro_unit = GyroUnit::kDegPerSec;
+  }
   r.finish();
 }
 
@@ -273,8 +309,232 @@ bool valid_endpoint(const std::string& e) {
   return true;
 }
 
+bool standard_baud(int b) {
+  static const std::set<int> rates{50,     75,     110,    134,    150,    200,     300,     600,
+                                   1200,   1800,   2400,   4800,   9600,   19200,   38400,   57600,
+                                   115200, 230400, 460800, 500000, 576000, 921600,  1000000, 1152000,
+                                   1500000, 2000000, 2500000, 3000000, 3500000, 4000000};
+  return rates.count(b) > 0;
+}
+
+/// "ADDRESS:PORT" or "[V6]:PORT" with a numeric address and a port in 1..65535 (0 allowed when
+/// `allow_port0`); `port_optional` accepts a bare address.
+bool valid_host_port(const std::string& s, bool port_optional) {
+  std::string host = s;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string::npos) return false;
+    host = s.substr(1, close - 1);
+    if (close + 1 < s.size()) {
+      if (s[close + 1] != ':') return false;
+      port = s.substr(close + 2);
+      if (port.empty()) return false;
+    }
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) return false;
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon != std::string::npos) {
+      host = s.substr(0, colon);
+      port = s.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+    in_addr a4{};
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1) return false;
+  }
+  if (port.empty()) return port_optional;
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const long v = std::stol(port);
+  return v >= 1 && v <= 65535;
+}
+
+/// 16-bit ("ffe4"), 32-bit or 128-bit UUID -> lower-case 128-bit form; empty on error.
+std::string normalise_uuid(const std::string& u) {
+  static const std::regex short_re(R"(^(0x)?([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})$)");
+  static const std::regex long_re(R"(^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$)");
+  std::smatch m;
+  std::string out;
+  if (std::regex_match(u, m, short_re)) {
+    out = m[2].str();
+    out = std::string(8 - out.size(), '0') + out + "-0000-1000-8000-00805f9b34fb";
+  } else if (std::regex_match(u, long_re)) {
+    out = u;
+  } else {
+    return {};
+  }
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// "ff aa 03" / "ffaa03" / "ff:aa:03" -> bytes; false on odd digit counts or non-hex.
+bool parse_hex(const std::string& s, std::vector<std::uint8_t>& out) {
+  out.clear();
+  int hi = -1;
+  for (char c : s) {
+    if (c == ' ' || c == ':' || c == '-' || c == ',') {
+      if (hi >= 0) return false;
+      continue;
+    }
+    int v = -1;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (v < 0) return false;
+    if (hi < 0) {
+      hi = v;
+    } else {
+      out.push_back(static_cast<std::uint8_t>(hi * 16 + v));
+      hi = -1;
+    }
+  }
+  return hi < 0 && !out.empty();
+}
+
 void resolve(std::string& p, const std::filesystem::path& base) {
   if (!p.empty() && !base.empty() && std::filesystem::path(p).is_relative()) p = (base / p).lexically_normal().string();
+}
+
+void validate_live(DeviceConfig& d, const std::string& p) {
+  if (d.device_id < -1 || d.device_id > 65535)
+    fail(p + ".device_id", std::to_string(d.device_id), "must be in 0..65535 (or -1: any)");
+  if (!(d.reconnect_min_s > 0 && d.reconnect_min_s <= 3600))
+    fail(p + ".reconnect_min_s", std::to_string(d.reconnect_min_s), "must be in (0, 3600]");
+  if (!(d.reconnect_max_s >= d.reconnect_min_s && d.reconnect_max_s <= 3600))
+    fail(p + ".reconnect_max_s", std::to_string(d.reconnect_max_s), "must be in [reconnect_min_s, 3600]");
+  if (!(d.idle_timeout_s >= 0 && d.idle_timeout_s <= 86400))
+    fail(p + ".idle_timeout_s", std::to_string(d.idle_timeout_s), "must be in [0, 86400] (0 = off)");
+  switch (d.codec) {
+    case CodecKind::kCsv: {
+      if (d.csv_columns.empty())
+        fail(p + ".csv_columns", "(missing)", "the csv codec needs the column list, e.g. [\"t_ms\", \"acc_x\", ...]");
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < d.csv_columns.size(); ++i) {
+        const auto& n = d.csv_columns[i];
+        static const std::set<std::string> known{"skip", "seq", "t_s", "t_ms", "t_us", "device",
+                                                 "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z",
+                                                 "quat_w", "quat_x", "quat_y", "quat_z", "mag_x", "mag_y", "mag_z"};
+        const std::string k = p + ".csv_columns[" + std::to_string(i) + "]";
+        if (!known.count(n))
+          fail(k, quote(n), "unknown column (skip, seq, t_s, t_ms, t_us, device, acc_x..z, gyro_x..z, quat_w..z, mag_x..z)");
+        if (n != "skip" && !seen.insert(n).second) fail(k, quote(n), "column named twice");
+      }
+      auto all = [&](std::initializer_list<const char*> names) {
+        std::size_t have = 0;
+        for (const char* n : names) have += seen.count(n);
+        return have;
+      };
+      if (all({"acc_x", "acc_y", "acc_z"}) != 3) fail(p + ".csv_columns", "[...]", "must include acc_x, acc_y and acc_z");
+      for (auto set : {std::initializer_list<const char*>{"gyro_x", "gyro_y", "gyro_z"},
+                       std::initializer_list<const char*>{"quat_w", "quat_x", "quat_y", "quat_z"},
+                       std::initializer_list<const char*>{"mag_x", "mag_y", "mag_z"}}) {
+        const auto n = all(set);
+        if (n != 0 && n != set.size())
+          fail(p + ".csv_columns", "[...]", std::string("names only part of ") + *set.begin() + "..; list all or none");
+      }
+      if (all({"t_s", "t_ms", "t_us"}) > 1) fail(p + ".csv_columns", "[...]", "at most one of t_s, t_ms, t_us");
+      if (d.csv_separator.size() != 1 || d.csv_separator == "\n" || d.csv_separator == "\r" ||
+          d.csv_separator == "." || d.csv_separator == "-" || d.csv_separator == "+" ||
+          (d.csv_separator[0] >= '0' && d.csv_separator[0] <= '9'))
+        fail(p + ".csv_separator", quote(d.csv_separator), "must be one character that cannot appear in a number");
+      break;
+    }
+    case CodecKind::kWitmotion:
+      if (d.acc_unit != AccUnit::kG) fail(p + ".acc_unit", "\"m/s2\"", "the witmotion codec delivers g; remove acc_unit");
+      if (d.gyro_unit != GyroUnit::kDegPerSec)
+        fail(p + ".gyro_unit", "\"rad/s\"", "the witmotion codec delivers deg/s; remove gyro_unit");
+      if (d.device_id != -1) fail(p + ".device_id", std::to_string(d.device_id), "WitMotion frames carry no device id");
+      break;
+    default: break;
+  }
+  if (d.codec != CodecKind::kCsv && !d.csv_columns.empty())
+    fail(p + ".csv_columns", "[...]", "only applies to codec = \"csv\"");
+  switch (d.adapter) {
+    case AdapterKind::kSerial:
+      if (d.path.empty()) fail(p + ".path", "(missing)", "a serial device needs its port, e.g. /dev/ttyACM0 or /dev/serial/by-id/...");
+      if (d.baud <= 0) fail(p + ".baud", std::to_string(d.baud), "must be > 0");
+      if (!standard_baud(d.baud)) fail(p + ".baud", std::to_string(d.baud), "not a standard rate (e.g. 9600, 115200, 921600)");
+      if (d.data_bits < 5 || d.data_bits > 8) fail(p + ".data_bits", std::to_string(d.data_bits), "must be in 5..8");
+      if (d.stop_bits != 1 && d.stop_bits != 2) fail(p + ".stop_bits", std::to_string(d.stop_bits), "must be 1 or 2");
+      break;
+    case AdapterKind::kUdp:
+      if (!valid_host_port(d.udp_bind, false))
+        fail(p + ".udp_bind", quote(d.udp_bind), "must be ADDRESS:PORT with a numeric address, e.g. 0.0.0.0:9000 or [::]:9000");
+      if (d.udp_rcvbuf_bytes < 65536) fail(p + ".udp_rcvbuf_bytes", std::to_string(d.udp_rcvbuf_bytes), "must be >= 65536");
+      if (d.id_from == IdFrom::kSender) {
+        if (d.udp_sender.empty()) fail(p + ".udp_sender", "(missing)", "id_from = \"sender\" needs the sender's ADDRESS or ADDRESS:PORT");
+        if (!valid_host_port(d.udp_sender, true))
+          fail(p + ".udp_sender", quote(d.udp_sender), "must be ADDRESS or ADDRESS:PORT with a numeric address");
+      } else {
+        if (!d.udp_sender.empty()) fail(p + ".udp_sender", quote(d.udp_sender), "only applies to id_from = \"sender\"");
+        if (d.codec == CodecKind::kWitmotion)
+          fail(p + ".id_from", "\"payload\"", "WitMotion frames carry no device id; use id_from = \"sender\"");
+        if (d.device_id < 0)
+          fail(p + ".device_id", std::to_string(d.device_id), "a udp device found by payload needs its device_id (0..65535)");
+      }
+      break;
+    case AdapterKind::kBle: {
+      static const std::regex addr_re(R"(^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$)");
+      static const std::regex hci_re(R"(^hci[0-9]{1,3}$)");
+      if (!std::regex_match(d.ble_adapter, hci_re)) fail(p + ".ble_adapter", quote(d.ble_adapter), "must be hciN");
+      if (d.ble_address.empty() && d.ble_name.empty())
+        fail(p + ".ble_address", "(missing)", "a ble device needs ble_address or ble_name");
+      if (!d.ble_address.empty()) {
+        if (!std::regex_match(d.ble_address, addr_re))
+          fail(p + ".ble_address", quote(d.ble_address), "must look like AA:BB:CC:DD:EE:FF");
+        for (auto& ch : d.ble_address) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      }
+      auto uuid = [&](const char* key, std::string& v, bool required) {
+        if (v.empty()) {
+          if (required) fail(p + "." + key, "(missing)", "needs a GATT UUID, e.g. \"0000ffe4-0000-1000-8000-00805f9b34fb\" or \"ffe4\"");
+          return;
+        }
+        const auto n = normalise_uuid(v);
+        if (n.empty()) fail(p + "." + key, quote(v), "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, or 4/8 hex digits)");
+        v = n;
+      };
+      uuid("ble_service_uuid", d.ble_service_uuid, true);
+      uuid("ble_char_uuid", d.ble_char_uuid, true);
+      uuid("ble_write_uuid", d.ble_write_uuid, false);
+      if (!d.ble_write_hex.empty()) {
+        if (d.ble_write_uuid.empty()) fail(p + ".ble_write_hex", quote(d.ble_write_hex), "needs ble_write_uuid");
+        if (!parse_hex(d.ble_write_hex, d.ble_write_bytes) || d.ble_write_bytes.size() > 512)
+          fail(p + ".ble_write_hex", quote(d.ble_write_hex), "must be 1..512 bytes of hex, e.g. \"ff aa 03 08 00\"");
+      } else if (!d.ble_write_uuid.empty()) {
+        fail(p + ".ble_write_uuid", quote(d.ble_write_uuid), "set ble_write_hex too (the bytes to write)");
+      }
+      if (!(d.ble_connect_timeout_s > 0 && d.ble_connect_timeout_s <= 600))
+        fail(p + ".ble_connect_timeout_s", std::to_string(d.ble_connect_timeout_s), "must be in (0, 600]");
+      break;
+    }
+    default: break;
+  }
+}
+
+/// Devices on one UDP socket must agree on how datagrams are read and routed.
+void validate_udp_sharing(const Config& c) {
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const auto& a = c.devices[i];
+    if (a.adapter != AdapterKind::kUdp) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& b = c.devices[j];
+      if (b.adapter != AdapterKind::kUdp || b.udp_bind != a.udp_bind) continue;
+      const std::string p = "devices[" + std::to_string(i) + "]";
+      const std::string other = " (as devices[" + std::to_string(j) + "] " + b.id + " on " + a.udp_bind + ")";
+      if (a.id_from == IdFrom::kPayload && b.id_from == IdFrom::kPayload) {
+        if (a.codec != b.codec)
+          fail(p + ".codec", quote(to_string(a.codec)), "devices found by payload on one socket need one codec" + other);
+        if (a.device_id == b.device_id)
+          fail(p + ".device_id", std::to_string(a.device_id), "device id used twice on one socket" + other);
+        if (a.codec == CodecKind::kCsv && (a.csv_columns != b.csv_columns || a.csv_separator != b.csv_separator))
+          fail(p + ".csv_columns", "[...]", "devices found by payload on one socket need the same columns" + other);
+      }
+      if (a.id_from == IdFrom::kSender && b.id_from == IdFrom::kSender && a.udp_sender == b.udp_sender)
+        fail(p + ".udp_sender", quote(a.udp_sender), "sender used twice on one socket" + other);
+      if (a.udp_rcvbuf_bytes != b.udp_rcvbuf_bytes)
+        fail(p + ".udp_rcvbuf_bytes", std::to_string(a.udp_rcvbuf_bytes), "differs from" + other);
+    }
+  }
 }
 
 void validate(Config& c, const std::filesystem::path& base) {
@@ -345,6 +605,11 @@ void validate(Config& c, const std::filesystem::path& base) {
     if (!(d.max_gap_s > 0)) fail(p + ".max_gap_s", std::to_string(d.max_gap_s), "must be > 0");
     if (d.baud <= 0) fail(p + ".baud", std::to_string(d.baud), "must be > 0");
     if (d.speed < 0) fail(p + ".speed", std::to_string(d.speed), "must be >= 0 (0 = as fast as possible)");
+    if (d.quat_order != QuatOrder::kWxyz && is_live(d.adapter))
+      fail(p + ".quat_order", "\"xyzw\"", std::string("the ") + to_string(d.codec) +
+                                              " codec delivers w,x,y,z; remove quat_order");
+    if (!is_live(d.adapter) && d.codec != CodecKind::kNone)
+      fail(p + ".codec", quote(to_string(d.codec)), "codecs apply to serial, udp and ble devices only");
     switch (d.adapter) {
       case AdapterKind::kReplay: {
         if (d.path.empty()) fail(p + ".path", "(missing)", "a replay device needs the file to replay");
@@ -357,6 +622,10 @@ void validate(Config& c, const std::filesystem::path& base) {
         check_cols("acc_columns", d.acc_columns, 3);
         check_cols("gyro_columns", d.gyro_columns, 3);
         check_cols("quat_columns", d.quat_columns, 4);
+        static const std::set<std::string> units{"s", "ms", "us", "ns"};
+        if (!units.count(d.time_unit)) fail(p + ".time_unit", quote(d.time_unit), "must be one of s, ms, us, ns");
+        if (d.format != ReplayFormat::kCmi && !d.sequence_id.empty())
+          fail(p + ".sequence_id", quote(d.sequence_id), "only applies to format = \"cmi\"");
         break;
       }
       case AdapterKind::kSim: {
@@ -371,9 +640,11 @@ void validate(Config& c, const std::filesystem::path& base) {
       case AdapterKind::kSerial:
       case AdapterKind::kUdp:
       case AdapterKind::kBle:
-        fail(p + ".adapter", quote(to_string(d.adapter)), "this adapter is not available in this build yet (sim, replay)");
+        validate_live(d, p);
+        break;
     }
   }
+  validate_udp_sharing(c);
 }
 
 Config finish(const toml::table& root, const std::filesystem::path& base) {
@@ -458,7 +729,19 @@ std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector
           x.axis_map.sign != y.axis_map.sign || x.max_gap_s != y.max_gap_s || x.path != y.path ||
           x.baud != y.baud || x.speed != y.speed || x.loop != y.loop || x.time_column != y.time_column ||
           x.acc_columns != y.acc_columns || x.gyro_columns != y.gyro_columns ||
-          x.quat_columns != y.quat_columns || x.seed != y.seed || x.gestures != y.gestures)
+          x.quat_columns != y.quat_columns || x.seed != y.seed || x.gestures != y.gestures ||
+          x.device_id != y.device_id || x.csv_columns != y.csv_columns ||
+          x.csv_separator != y.csv_separator || x.data_bits != y.data_bits || x.parity != y.parity ||
+          x.stop_bits != y.stop_bits || x.flow_control != y.flow_control ||
+          x.reconnect_min_s != y.reconnect_min_s || x.reconnect_max_s != y.reconnect_max_s ||
+          x.idle_timeout_s != y.idle_timeout_s || x.udp_bind != y.udp_bind || x.id_from != y.id_from ||
+          x.udp_sender != y.udp_sender || x.udp_rcvbuf_bytes != y.udp_rcvbuf_bytes ||
+          x.ble_adapter != y.ble_adapter || x.ble_address != y.ble_address || x.ble_name != y.ble_name ||
+          x.ble_service_uuid != y.ble_service_uuid || x.ble_char_uuid != y.ble_char_uuid ||
+          x.ble_write_uuid != y.ble_write_uuid || x.ble_write_hex != y.ble_write_hex ||
+          x.ble_connect_timeout_s != y.ble_connect_timeout_s || x.format != y.format ||
+          x.time_unit != y.time_unit || x.sequence_id != y.sequence_id)
+
         needs_restart.push_back("devices[" + std::to_string(i) + "]");
     }
   }
@@ -474,6 +757,10 @@ const char* to_string(AdapterKind k) noexcept {
     case AdapterKind::kBle: return "ble";
   }
   return "?";
+}
+
+bool is_live(AdapterKind k) noexcept {
+  return k == AdapterKind::kSerial || k == AdapterKind::kUdp || k == AdapterKind::kBle;
 }
 
 const char* to_string(CodecKind k) noexcept {

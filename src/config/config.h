@@ -23,6 +23,10 @@ class ConfigError : public std::runtime_error {
 
 enum class AdapterKind { kSim, kReplay, kSerial, kUdp, kBle };
 enum class CodecKind { kNone, kNative, kCsv, kWitmotion };
+enum class Parity { kNone, kOdd, kEven };
+enum class FlowControl { kNone, kHardware, kSoftware };
+enum class ReplayFormat { kCsv, kCmi };
+enum class IdFrom { kPayload, kSender };
 enum class QuatOrder { kWxyz, kXyzw };
 enum class AccUnit { kMps2, kG };
 enum class GyroUnit { kRadPerSec, kDegPerSec };
@@ -90,15 +94,48 @@ struct DeviceConfig {
   GyroSource gyro_source = GyroSource::kAuto;
   AxisMap axis_map{};
   double max_gap_s = 0.5;         ///< gaps longer than this reset the window, > 0
-  // adapter-specific
-  std::string path;               ///< replay: file; serial: port
-  int baud = 115200;              ///< serial
+  // adapter-specific (docs/config.md, docs/adapters.md)
+  std::string path;               ///< replay: file; serial: port (e.g. /dev/serial/by-id/...)
+  // codecs (serial, udp, ble). For these adapters `codec` defaults to native.
+  int device_id = -1;             ///< native/csv device id this entry accepts, 0..65535; -1: any
+                                  ///< (serial, ble). UDP with id_from = payload: required.
+  std::vector<std::string> csv_columns{};  ///< codec csv: one name per field (CsvColumn names)
+  std::string csv_separator = ",";  ///< codec csv: exactly one character
+  // serial
+  int baud = 115200;              ///< one of the standard rates, 50..4000000
+  int data_bits = 8;              ///< 5..8
+  Parity parity = Parity::kNone;
+  int stop_bits = 1;              ///< 1 or 2
+  FlowControl flow_control = FlowControl::kNone;
+  // live links (serial, udp, ble)
+  double reconnect_min_s = 0.25;  ///< first retry delay after a loss, > 0
+  double reconnect_max_s = 8.0;   ///< retry delay cap (doubling from min), >= reconnect_min_s
+  double idle_timeout_s = 5.0;    ///< no bytes this long: serial/ble reconnect, udp reports lost; 0 = off
+  // udp
+  std::string udp_bind = "0.0.0.0:9000";  ///< ADDRESS:PORT ([v6]:PORT); devices may share it
+  IdFrom id_from = IdFrom::kPayload;      ///< how datagrams find this device
+  std::string udp_sender;         ///< id_from = sender: "ADDRESS" or "ADDRESS:PORT"
+  int udp_rcvbuf_bytes = 4 << 20;  ///< socket receive buffer asked for, >= 65536
+  // ble (BlueZ over the system D-Bus)
+  std::string ble_adapter = "hci0";
+  std::string ble_address;        ///< "AA:BB:CC:DD:EE:FF" (upper case after validation), or
+  std::string ble_name;           ///< the advertised name / alias (one of the two is required)
+  std::string ble_service_uuid;   ///< 128-bit lower-case UUID after validation (16-bit expanded)
+  std::string ble_char_uuid;      ///< notify characteristic
+  std::string ble_write_uuid;     ///< optional write characteristic
+  std::string ble_write_hex;      ///< bytes written there after each connect, e.g. "ff aa 03 08 00"
+  std::vector<std::uint8_t> ble_write_bytes{};  ///< ble_write_hex decoded (filled by validation)
+  double ble_connect_timeout_s = 20.0;  ///< > 0
+  // replay
+  ReplayFormat format = ReplayFormat::kCsv;
   double speed = 1.0;             ///< replay: 1 = real time, N = N x, 0 = as fast as possible
   bool loop = false;              ///< replay: start over at the end
-  std::string time_column = "t";  ///< replay csv: time column (seconds)
-  std::vector<std::string> acc_columns{};   ///< replay csv: 3 names, or empty
-  std::vector<std::string> gyro_columns{};  ///< replay csv: 3 names, or empty
-  std::vector<std::string> quat_columns{};  ///< replay csv: 4 names in quat_order, or empty
+  std::string time_column = "t";  ///< replay csv: time column
+  std::string time_unit = "s";    ///< replay csv: s | ms | us | ns
+  std::vector<std::string> acc_columns{};   ///< replay: 3 names, or empty
+  std::vector<std::string> gyro_columns{};  ///< replay: 3 names, or empty
+  std::vector<std::string> quat_columns{};  ///< replay: 4 names in quat_order, or empty
+  std::string sequence_id;        ///< replay cmi: replay only this sequence (empty: all, in order)
   std::uint64_t seed = 0;         ///< sim: random seed (0 = derived from the id)
   std::vector<std::string> gestures{};  ///< sim: which gestures it performs (empty: all)
 };
@@ -132,5 +169,7 @@ std::vector<std::string> diff_live(const Config& old_cfg, const Config& new_cfg,
 
 const char* to_string(AdapterKind k) noexcept;
 const char* to_string(CodecKind k) noexcept;
+/// True for adapters that carry bytes through a codec (serial, udp, ble).
+bool is_live(AdapterKind k) noexcept;
 
 }  // namespace primus

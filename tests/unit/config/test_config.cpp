@@ -133,8 +133,101 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"sim_gesture", "[[devices]]\nid = \"a\"\nadapter = \"sim\"\ngestures = [\"jump\"]\n", "devices[0].gestures[0] = \"jump\""},
         BadCase{"array_elem_type", "[model]\nlabels = [\"null\", 3]\n" + kDevice, "model.labels[1] = 3: must be a string"},
         BadCase{"negative_int_for_seed", "[model]\nseed = -1\n" + kDevice, "model.seed = -1: must be a non-negative integer"},
-        BadCase{"rate_device", "[[devices]]\nid = \"a\"\nadapter = \"sim\"\nrate_hz = 0\n", "devices[0].rate_hz = 0"}),
+        BadCase{"rate_device", "[[devices]]\nid = \"a\"\nadapter = \"sim\"\nrate_hz = 0\n", "devices[0].rate_hz = 0"},
+        // live adapters
+        BadCase{"serial_no_path", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\n", "devices[0].path = (missing)"},
+        BadCase{"serial_odd_baud", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/ttyACM0\"\nbaud = 12345\n", "devices[0].baud = 12345: not a standard rate"},
+        BadCase{"serial_data_bits", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/ttyACM0\"\ndata_bits = 9\n", "devices[0].data_bits = 9: must be in 5..8"},
+        BadCase{"serial_stop_bits", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/ttyACM0\"\nstop_bits = 3\n", "devices[0].stop_bits = 3: must be 1 or 2"},
+        BadCase{"serial_parity", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/ttyACM0\"\nparity = \"mark\"\n", "devices[0].parity = \"mark\": must be one of none, odd, even"},
+        BadCase{"serial_backoff", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\nreconnect_min_s = 2.0\nreconnect_max_s = 1.0\n", "devices[0].reconnect_max_s = 1.0"},
+        BadCase{"serial_idle", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\nidle_timeout_s = -1\n", "devices[0].idle_timeout_s = -1"},
+        BadCase{"device_id_range", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ndevice_id = 70000\n", "devices[0].device_id = 70000: must be in 0..65535"},
+        BadCase{"live_quat_order", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\nquat_order = \"xyzw\"\n", "devices[0].quat_order = \"xyzw\": the native codec delivers w,x,y,z"},
+        BadCase{"codec_on_sim", "[[devices]]\nid = \"a\"\nadapter = \"sim\"\ncodec = \"native\"\n", "devices[0].codec = \"native\": codecs apply to serial, udp and ble"},
+        BadCase{"csv_no_columns", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\n", "devices[0].csv_columns = (missing)"},
+        BadCase{"csv_unknown_column", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\ncsv_columns = [\"acc_x\", \"acc_y\", \"acc_z\", \"temp\"]\n", "devices[0].csv_columns[3] = \"temp\": unknown column"},
+        BadCase{"csv_twice", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\ncsv_columns = [\"acc_x\", \"acc_x\", \"acc_z\"]\n", "devices[0].csv_columns[1] = \"acc_x\": column named twice"},
+        BadCase{"csv_no_acc", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\ncsv_columns = [\"t_ms\", \"gyro_x\", \"gyro_y\", \"gyro_z\"]\n", "devices[0].csv_columns = [...]: must include acc_x, acc_y and acc_z"},
+        BadCase{"csv_partial_gyro", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\ncsv_columns = [\"acc_x\", \"acc_y\", \"acc_z\", \"gyro_x\"]\n", "devices[0].csv_columns = [...]: names only part of gyro_x"},
+        BadCase{"csv_separator", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\ncsv_columns = [\"acc_x\", \"acc_y\", \"acc_z\"]\ncsv_separator = \".\"\n", "devices[0].csv_separator = \".\""},
+        BadCase{"csv_columns_native", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncsv_columns = [\"acc_x\", \"acc_y\", \"acc_z\"]\n", "devices[0].csv_columns = [...]: only applies to codec = \"csv\""},
+        BadCase{"witmotion_units", "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"witmotion\"\nacc_unit = \"m/s2\"\n", "devices[0].acc_unit = \"m/s2\": the witmotion codec delivers g"},
+        BadCase{"udp_bind_host", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\ndevice_id = 1\nudp_bind = \"localhost:9000\"\n", "devices[0].udp_bind = \"localhost:9000\": must be ADDRESS:PORT"},
+        BadCase{"udp_bind_port", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\ndevice_id = 1\nudp_bind = \"0.0.0.0:70000\"\n", "devices[0].udp_bind = \"0.0.0.0:70000\""},
+        BadCase{"udp_no_device_id", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\n", "devices[0].device_id = -1: a udp device found by payload needs its device_id"},
+        BadCase{"udp_sender_missing", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\nid_from = \"sender\"\n", "devices[0].udp_sender = (missing)"},
+        BadCase{"udp_sender_bad", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\nid_from = \"sender\"\nudp_sender = \"phone.local\"\n", "devices[0].udp_sender = \"phone.local\""},
+        BadCase{"udp_witmotion_payload", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\ncodec = \"witmotion\"\n", "devices[0].id_from = \"payload\": WitMotion frames carry no device id"},
+        BadCase{"udp_same_id", "[[devices]]\nid = \"u1\"\nadapter = \"udp\"\ndevice_id = 4\n[[devices]]\nid = \"u2\"\nadapter = \"udp\"\ndevice_id = 4\n", "devices[1].device_id = 4: device id used twice on one socket"},
+        BadCase{"udp_mixed_codecs", "[[devices]]\nid = \"u1\"\nadapter = \"udp\"\ndevice_id = 4\n[[devices]]\nid = \"u2\"\nadapter = \"udp\"\ndevice_id = 5\ncodec = \"csv\"\ncsv_columns = [\"device\", \"acc_x\", \"acc_y\", \"acc_z\"]\n", "devices[1].codec = \"csv\": devices found by payload on one socket need one codec"},
+        BadCase{"udp_rcvbuf", "[[devices]]\nid = \"u\"\nadapter = \"udp\"\ndevice_id = 1\nudp_rcvbuf_bytes = 100\n", "devices[0].udp_rcvbuf_bytes = 100"},
+        BadCase{"ble_no_target", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\n", "devices[0].ble_address = (missing)"},
+        BadCase{"ble_bad_address", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_address = \"AA:BB:CC\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\n", "devices[0].ble_address = \"AA:BB:CC\""},
+        BadCase{"ble_no_char", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"WT901BLE67\"\nble_service_uuid = \"ffe5\"\n", "devices[0].ble_char_uuid = (missing)"},
+        BadCase{"ble_bad_uuid", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"not-a-uuid\"\n", "devices[0].ble_char_uuid = \"not-a-uuid\""},
+        BadCase{"ble_bad_hex", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\nble_write_uuid = \"ffe9\"\nble_write_hex = \"ff a\"\n", "devices[0].ble_write_hex = \"ff a\""},
+        BadCase{"ble_hex_without_uuid", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\nble_write_hex = \"ff\"\n", "devices[0].ble_write_hex = \"ff\": needs ble_write_uuid"},
+        BadCase{"replay_format", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/x\"\nformat = \"npz\"\n", "devices[0].format = \"npz\": must be one of csv, cmi"},
+        BadCase{"replay_time_unit", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/\"\ntime_unit = \"min\"\n", "devices[0].time_unit = \"min\": must be one of s, ms, us, ns"}),
+
     [](const ::testing::TestParamInfo<BadCase>& i) { return std::string(i.param.name); });
+
+TEST(Config, LiveAdaptersGetTheirDefaultsAndNormalisedValues) {
+  const Config c = load_config_string(R"(
+[[devices]]
+id = "wrist"
+adapter = "serial"
+path = "/dev/serial/by-id/usb-primus-if00"
+baud = 921600
+parity = "even"
+stop_bits = 2
+flow_control = "hardware"
+[[devices]]
+id = "wit"
+adapter = "serial"
+path = "/dev/ttyUSB0"
+codec = "witmotion"
+[[devices]]
+id = "phone1"
+adapter = "udp"
+codec = "csv"
+csv_columns = ["device", "t_ms", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
+device_id = 1
+udp_bind = "[::]:9100"
+[[devices]]
+id = "gw"
+adapter = "udp"
+id_from = "sender"
+udp_sender = "127.0.0.1:5000"
+udp_bind = "[::]:9100"
+[[devices]]
+id = "band"
+adapter = "ble"
+ble_address = "aa:bb:cc:dd:ee:0f"
+ble_service_uuid = "FFE5"
+ble_char_uuid = "0000FFE4-0000-1000-8000-00805F9B34FB"
+ble_write_uuid = "ffe9"
+ble_write_hex = "FF aa 03 08 00"
+)");
+  const auto& s = c.devices.at(0);
+  EXPECT_EQ(s.codec, CodecKind::kNative);
+  EXPECT_EQ(s.baud, 921600);
+  EXPECT_EQ(s.parity, Parity::kEven);
+  EXPECT_EQ(s.stop_bits, 2);
+  EXPECT_EQ(s.flow_control, FlowControl::kHardware);
+  EXPECT_EQ(s.device_id, -1);
+  const auto& w = c.devices.at(1);
+  EXPECT_EQ(w.acc_unit, AccUnit::kG);  // witmotion's own units by default
+  EXPECT_EQ(w.gyro_unit, GyroUnit::kDegPerSec);
+  EXPECT_EQ(c.devices.at(2).codec, CodecKind::kCsv);
+  EXPECT_EQ(c.devices.at(3).id_from, IdFrom::kSender);
+  const auto& b = c.devices.at(4);
+  EXPECT_EQ(b.ble_address, "AA:BB:CC:DD:EE:0F");
+  EXPECT_EQ(b.ble_service_uuid, "0000ffe5-0000-1000-8000-00805f9b34fb");
+  EXPECT_EQ(b.ble_char_uuid, "0000ffe4-0000-1000-8000-00805f9b34fb");
+  EXPECT_EQ(b.ble_write_bytes, (std::vector<std::uint8_t>{0xff, 0xaa, 0x03, 0x08, 0x00}));
+}
 
 TEST(Config, MissingFileIsNamed) {
   try {
