@@ -22,6 +22,12 @@ int main(int argc, char** argv) {
   events->add_flag("--json", ev.json, "print the raw JSON, one message per line");
   events->add_option("-n,--count", ev.count, "exit after this many messages (0 = never)");
   events->add_option("--timeout", ev.timeout_s, "exit with status 2 after this many seconds without a message (0 = never)");
+  events->add_option("--curve-server-key", ev.curve_server_key, "server public key (Z85, or a file): connect with CURVE");
+  events->add_option("--curve-secret", ev.curve_client_secret, "file with this client's CURVE secret key (default: a fresh key)");
+
+  std::string keygen_prefix;
+  auto* keygen = app.add_subcommand("keygen", "make a CURVE key pair: PREFIX.secret and PREFIX.public");
+  keygen->add_option("PREFIX", keygen_prefix, "path prefix of the two files")->required();
 
   primus::signal::Quat2GyroOptions qg;
   std::string qg_order = "wxyz";
@@ -58,6 +64,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (events->parsed()) return primus::app::run_events(ev, std::cout, std::cerr);
+  if (keygen->parsed()) return primus::app::run_keygen(keygen_prefix, std::cout, std::cerr);
   if (quat2gyro->parsed()) {
     qg.order = qg_order == "xyzw" ? primus::QuatOrder::kXyzw : primus::QuatOrder::kWxyz;
     qg.method = qg_method == "forward"    ? primus::signal::QuatRateMethod::kForward

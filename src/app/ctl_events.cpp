@@ -7,9 +7,11 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "src/bus/curve.h"
 #include "src/config/config.h"
 
 namespace primus::app {
@@ -71,8 +73,8 @@ std::string format_message(const std::string& topic, const std::string& payload)
     const auto& inf = j.contains("inference") ? j["inference"] : nlohmann::json::object();
     double p99 = 0;
     if (inf.contains("latency_ms")) p99 = inf["latency_ms"].value("p99", 0.0);
-    return fmt::format("{} status   {}/{} devices, {:.0f} samples/s, {} windows, mean batch {:.1f}, p99 {:.1f} ms, {} events",
-                       ts, connected, total, rate, inf.value("windows", 0), inf.value("mean_batch", 0.0), p99,
+    return fmt::format("{} status   {}/{} devices, {:.0f} samples/s, {:.1f} windows/s, mean batch {:.1f}, p99 {:.1f} ms, {} events",
+                       ts, connected, total, rate, inf.value("windows_per_s", 0.0), inf.value("mean_batch", 0.0), p99,
                        inf.value("events", 0));
   }
   return topic + " " + payload;
@@ -115,6 +117,26 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
   zmq::context_t ctx(1);
   zmq::socket_t sock(ctx, zmq::socket_type::sub);
   sock.set(zmq::sockopt::linger, 0);
+  if (!opt.curve_server_key.empty()) {
+    try {
+      const std::string server = opt.curve_server_key.size() == 40 && !std::filesystem::exists(opt.curve_server_key)
+                                     ? opt.curve_server_key
+                                     : bus::read_curve_key_file(opt.curve_server_key);
+      bus::CurveKeyPair me;
+      if (opt.curve_client_secret.empty()) {
+        me = bus::curve_keypair();
+      } else {
+        me.secret_z85 = bus::read_curve_key_file(opt.curve_client_secret);
+        me.public_z85 = bus::curve_public_from_secret(me.secret_z85);
+      }
+      sock.set(zmq::sockopt::curve_serverkey, server);
+      sock.set(zmq::sockopt::curve_publickey, me.public_z85);
+      sock.set(zmq::sockopt::curve_secretkey, me.secret_z85);
+    } catch (const std::exception& e) {
+      err << "primusctl events: " << e.what() << "\n";
+      return 1;
+    }
+  }
   for (const auto& s : subs) sock.set(zmq::sockopt::subscribe, s);
   for (const auto& ep : endpoints) {
     try {
@@ -162,6 +184,25 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
     if (opt.count && ++n >= opt.count) break;
   }
   return 0;
+}
+
+int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err) {
+  try {
+    const auto kp = bus::curve_keypair();
+    const std::string sec = prefix + ".secret", pub = prefix + ".public";
+    {
+      std::ofstream f(sec, std::ios::trunc);
+      if (!f) throw std::runtime_error("cannot write " + sec);
+      std::filesystem::permissions(sec, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+      f << "# primusd CURVE secret key (keep private)\n" << kp.secret_z85 << "\n";
+    }
+    std::ofstream(pub, std::ios::trunc) << kp.public_z85 << "\n";
+    out << "wrote " << sec << " and " << pub << "\npublic key: " << kp.public_z85 << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    err << "primusctl keygen: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace primus::app

@@ -15,7 +15,12 @@ struct EventsOptions {
   bool json = false;
   std::uint64_t count = 0;             ///< 0: run until interrupted
   double timeout_s = 0;                ///< 0: wait forever
+  std::string curve_server_key;        ///< server public key (Z85 or a file holding it): CURVE on
+  std::string curve_client_secret;     ///< file with this client's secret key; empty: ephemeral
 };
+
+/// `primusctl keygen PREFIX`: writes PREFIX.secret (0600) and PREFIX.public. Returns exit status.
+int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err);
 
 /// Returns 0 after `count` messages or SIGINT/SIGTERM, 2 on timeout, 1 on a bad argument.
 int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err);

@@ -9,22 +9,35 @@
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <pthread.h>
+
+#include <atomic>
+#include <mutex>
+#include <boost/asio/post.hpp>
+#include <thread>
 #include <zmq.hpp>
 
 #include "adapters/source.h"
 #include "src/app/logging.h"
+#include "src/app/metrics_server.h"
 #include "src/app/notify.h"
+#include "src/bus/curve.h"
 #include "src/bus/publisher.h"
 #include "src/core/time_source.h"
 #include "src/core/version.h"
 #include "src/events/event_types.h"
 #include "src/inference/batcher.h"
 #include "src/inference/engine.h"
+#include "src/model/classifier.h"
 #include "src/signal/device_pipeline.h"
 
 namespace primus::app {
 namespace asio = boost::asio;
 namespace {
+
+nlohmann::json summary_json(const RecentPercentiles::Summary& s) {
+  return {{"n", s.n}, {"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}};
+}
 
 nlohmann::json counters_json(const signal::PipelineCounters& c) {
   return {{"samples_in", c.samples_in},         {"samples_used", c.samples_used},
@@ -42,6 +55,10 @@ nlohmann::json counters_json(const signal::PipelineCounters& c) {
 
 struct Daemon::Impl {
   explicit Impl(Config c) : cfg(std::move(c)) {}
+  ~Impl() {
+    if (engine) engine->stop();  // fails a pending swap, so the loader cannot wait forever
+    if (loader.joinable()) loader.join();
+  }
 
   struct Device {
     std::string id;
@@ -59,6 +76,7 @@ struct Daemon::Impl {
   const TimeSource& clock = SteadyTimeSource::instance();
   asio::io_context io;
   zmq::context_t zmq_ctx{1};
+  std::unique_ptr<bus::ZapAuthenticator> zap;  ///< before the publisher: it guards its endpoints
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<inference::Batcher> batcher;
   std::unique_ptr<inference::Engine> engine;
@@ -67,6 +85,12 @@ struct Daemon::Impl {
   asio::signal_set hup_signal{io, SIGHUP};
   asio::steady_timer status_timer{io};
   asio::steady_timer watchdog_timer{io};
+  asio::steady_timer heartbeat_timer{io};
+  std::atomic<std::int64_t> io_heartbeat_ns{0};  ///< last io-thread tick, for /healthz
+  std::atomic<bool> ready{false};
+  std::mutex device_metrics_mu;
+  std::string device_metrics;  ///< per-device exposition lines, refreshed by the io thread
+  std::unique_ptr<MetricsServer> metrics;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_status = started;
   bool stopping = false;
@@ -82,6 +106,12 @@ struct Daemon::Impl {
   void arm_status();
   void arm_watchdog(std::chrono::microseconds every);
   void warn_about_drops(Device& d);
+  void arm_heartbeat();
+  std::string render_metrics();
+  void refresh_device_metrics();
+  void swap_model(const Config& next);
+  std::thread loader;  ///< loads a new model beside the live one (SIGHUP with new model.weights)
+  std::atomic<bool> loading{false};
   std::string status_json(std::string& summary);
 };
 
@@ -93,12 +123,27 @@ void Daemon::Impl::start() {
       if (ec) throw std::runtime_error("cannot create the directory of " + ep + ": " + ec.message());
     }
   }
+  std::string curve_secret;
+  if (!cfg.bus.curve_secret_key.empty()) {
+    curve_secret = bus::read_curve_key_file(cfg.bus.curve_secret_key);
+    spdlog::info("bus: CURVE on; server public key {}", bus::curve_public_from_secret(curve_secret));
+    if (!cfg.bus.curve_authorized_keys.empty()) {
+      auto keys = bus::read_authorized_keys(cfg.bus.curve_authorized_keys);
+      spdlog::info("bus: {} authorized client key(s) from {}", keys.size(), cfg.bus.curve_authorized_keys);
+      zap = std::make_unique<bus::ZapAuthenticator>(zmq_ctx, std::move(keys));
+    }
+  }
+  for (const auto& ep : endpoints()) {
+    if (ep.rfind("tcp://", 0) == 0 && curve_secret.empty())
+      spdlog::warn("bus: {} is not encrypted (no bus.curve_secret_key)", ep);
+  }
   publisher = std::make_unique<bus::Publisher>(zmq_ctx, endpoints(), cfg.bus.sndhwm,
-                                               static_cast<std::size_t>(cfg.bus.queue));
+                                               static_cast<std::size_t>(cfg.bus.queue), curve_secret);
   for (const auto& ep : publisher->endpoints()) spdlog::info("publishing events on {}", ep);
 
   batcher = std::make_unique<inference::Batcher>(static_cast<std::size_t>(cfg.batcher.queue),
-                                                 cfg.batcher.max_batch, cfg.batcher.max_delay_us, clock);
+                                                 cfg.batcher.max_batch, cfg.batcher.max_delay_us, clock,
+                                                 cfg.batcher.max_queue_delay_us);
   engine = std::make_unique<inference::Engine>(
       cfg, *batcher,
       [this](std::string topic, std::string json) { publisher->publish(std::move(topic), std::move(json)); },
@@ -146,8 +191,17 @@ void Daemon::Impl::start() {
   if (!wd && cfg.daemon.watchdog_ms > 0) wd = std::chrono::milliseconds(cfg.daemon.watchdog_ms);
   if (wd) arm_watchdog(*wd / 2);
 
+  arm_heartbeat();
+  if (!cfg.metrics.listen.empty()) {
+    metrics = std::make_unique<MetricsServer>(
+        cfg.metrics.listen, [this] { return render_metrics(); },
+        [this] { return clock.now_ns() - io_heartbeat_ns.load() < 5'000'000'000; },
+        [this] { return ready.load(); });
+    spdlog::info("metrics on http://{}/metrics", cfg.metrics.listen);
+  }
   std::string summary;
   status_json(summary);
+  ready.store(true);
   notify_ready(summary);
   spdlog::info("primusd {} ready: {} device(s), model {} on {}", version(), devices.size(),
                engine->model_version(), engine->device_name());
@@ -156,6 +210,8 @@ void Daemon::Impl::start() {
 void Daemon::Impl::stop(int signo) {
   if (stopping) return;
   stopping = true;
+  ready.store(false);
+  heartbeat_timer.cancel();
   spdlog::info("received {}, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
   notify_stopping();
   for (auto& d : devices) d.source->stop();
@@ -163,6 +219,7 @@ void Daemon::Impl::stop(int signo) {
   watchdog_timer.cancel();
   hup_signal.cancel();
   engine->stop();  // drains the batcher, closes gestures in progress
+  if (loader.joinable()) loader.join();
   const auto st = engine->stats();
   spdlog::info("inference stopped after {} windows in {} batches", st.windows, st.batches);
   io.stop();
@@ -186,18 +243,146 @@ void Daemon::Impl::reload() {
     for (const auto& r : restart)
       spdlog::warn("SIGHUP: {} changed but needs a restart; keeping the running value", r);
     set_log_level(next.daemon.log_level);
-    engine->set_threshold(next.events.threshold);
-    engine->set_publish_scores(next.events.publish_scores);
+    engine->set_events_config(next.events);
     cfg.daemon.log_level = next.daemon.log_level;
-    cfg.events.threshold = next.events.threshold;
-    cfg.events.publish_scores = next.events.publish_scores;
+    cfg.events = next.events;
     cfg.daemon.status_interval_s = next.daemon.status_interval_s;
+    if (next.model.weights != cfg.model.weights) swap_model(next);
   } catch (const std::exception& e) {
     spdlog::error("SIGHUP: refusing the new configuration, keeping the old one: {}", e.what());
   }
   std::string summary;
   status_json(summary);
   notify_status(summary);  // also ends RELOADING
+}
+
+// Load and warm the new weights on a loader thread, then hand them to the engine, which swaps
+// them in between two batches. The live model keeps serving meanwhile; a failed load keeps it.
+void Daemon::Impl::swap_model(const Config& next) {
+  if (loading.exchange(true)) {
+    spdlog::warn("SIGHUP: a model is already being loaded; model.weights change ignored");
+    return;
+  }
+  if (loader.joinable()) loader.join();
+  Config load_cfg = cfg;
+  load_cfg.model.weights = next.model.weights;
+  spdlog::info("SIGHUP: model.weights: {} -> {}; loading beside the live model",
+               cfg.model.weights.empty() ? "(random)" : cfg.model.weights,
+               next.model.weights.empty() ? "(random)" : next.model.weights);
+  loader = std::thread([this, load_cfg] {
+    pthread_setname_np(pthread_self(), "primus-load");
+    try {
+      model::set_inference_threads(load_cfg.model.threads);
+      auto m = inference::Engine::load_model(load_cfg);
+      auto live = engine->request_swap(std::move(m));
+      live.get();
+      asio::post(io, [this, w = load_cfg.model.weights] { cfg.model.weights = w; });
+    } catch (const std::exception& e) {
+      spdlog::error("new model not loaded, keeping {}: {}", engine->model_version(), e.what());
+    }
+    loading.store(false);
+  });
+}
+
+void Daemon::Impl::arm_heartbeat() {
+  io_heartbeat_ns.store(clock.now_ns());
+  heartbeat_timer.expires_after(std::chrono::seconds(1));
+  heartbeat_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) arm_heartbeat();
+  });
+}
+
+// Per-device lines are built on the io thread (pipelines are not thread-safe) and cached.
+void Daemon::Impl::refresh_device_metrics() {
+  PromWriter w;
+  struct Metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<double(Device&)> get;
+  };
+  const std::vector<Metric> metrics_list{
+      {"primusd_device_samples_total", "counter", "Samples delivered by the source.",
+       [](Device& d) { return static_cast<double>(d.source->stats().samples); }},
+      {"primusd_device_decode_errors_total", "counter", "Frames or rows the codec dropped.",
+       [](Device& d) { return static_cast<double>(d.source->stats().decode_errors); }},
+      {"primusd_device_windows_total", "counter", "Windows formed.",
+       [](Device& d) { return static_cast<double>(d.windows); }},
+      {"primusd_device_connected", "gauge", "1 when the source is connected.",
+       [](Device& d) { return d.state == "connected" ? 1.0 : 0.0; }},
+      {"primusd_device_input_rate_hz", "gauge", "Input rate measured by the clock map.",
+       [](Device& d) { return d.pipeline->input_rate_hz(); }},
+      {"primusd_device_clock_offset_seconds", "gauge", "Host minus device clock.",
+       [](Device& d) { return d.pipeline->clock_offset_s(); }},
+      {"primusd_device_clock_drift_ppm", "gauge", "Device clock drift.",
+       [](Device& d) { return d.pipeline->clock_drift_ppm(); }},
+  };
+  for (const auto& m : metrics_list) {
+    w.help(m.name, m.type, m.help);
+    for (auto& d : devices) w.sample(m.name, fmt::format("device=\"{}\"", d.id), m.get(d));
+  }
+  w.help("primusd_device_dropped_total", "counter", "Samples dropped or repaired by the pipeline, by reason.");
+  for (auto& d : devices) {
+    const auto j = counters_json(d.pipeline->counters());
+    for (const char* reason : {"dropped_duplicate", "out_of_order", "samples_lost", "gaps_bridged", "gaps_reset",
+                               "bad_quat", "nan_dropped", "missing_fields", "clock_jumps", "restarts",
+                               "ring_overflow"}) {
+      w.sample("primusd_device_dropped_total", fmt::format("device=\"{}\",reason=\"{}\"", d.id, reason),
+               j[reason].get<double>());
+    }
+  }
+  std::lock_guard lk(device_metrics_mu);
+  device_metrics = std::move(w.out);
+}
+
+std::string Daemon::Impl::render_metrics() {
+  PromWriter w;
+  const auto bs = batcher->stats();
+  const auto es = engine->stats();
+  const auto ps = publisher->stats();
+  auto counter = [&](const char* name, const char* help, double v) {
+    w.help(name, "counter", help);
+    w.sample(name, "", v);
+  };
+  auto gauge = [&](const char* name, const char* help, double v) {
+    w.help(name, "gauge", help);
+    w.sample(name, "", v);
+  };
+  gauge("primusd_ready", "1 once sources are open and the model is loaded.", ready.load() ? 1 : 0);
+  gauge("primusd_batcher_depth", "Windows waiting for inference.", static_cast<double>(bs.depth));
+  counter("primusd_batcher_enqueued_total", "Windows queued for inference.", static_cast<double>(bs.enqueued));
+  counter("primusd_batcher_dropped_overload_total", "Windows dropped because the queue was full.",
+          static_cast<double>(bs.dropped_overload));
+  counter("primusd_batcher_expired_total", "Windows dropped for waiting longer than max_queue_delay_us.",
+          static_cast<double>(bs.expired));
+  counter("primusd_inference_windows_total", "Windows scored.", static_cast<double>(es.windows));
+  counter("primusd_inference_batches_total", "Model calls.", static_cast<double>(es.batches));
+  counter("primusd_inference_failed_batches_total", "Model calls that failed.", static_cast<double>(es.failed_batches));
+  counter("primusd_model_swaps_total", "Models swapped in.", static_cast<double>(es.swaps));
+  counter("primusd_events_total", "Gesture events published.", static_cast<double>(es.events));
+  counter("primusd_events_rejected_ambiguous_total", "Windows rejected by the margin rule.",
+          static_cast<double>(es.rejected_ambiguous));
+  counter("primusd_events_too_short_total", "Gestures discarded for min_duration_ms.", static_cast<double>(es.too_short));
+  counter("primusd_bus_published_total", "Messages handed to ZeroMQ.", static_cast<double>(ps.published));
+  counter("primusd_bus_dropped_total", "Messages dropped because the publisher queue was full.",
+          static_cast<double>(ps.dropped_queue));
+  counter("primusd_bus_send_failed_total", "Messages ZeroMQ refused.", static_cast<double>(ps.send_failed));
+  auto histogram = [&](const char* name, const char* help, const Histogram& h) {
+    const auto s = h.snapshot();
+    w.help(name, "histogram", help);
+    for (std::size_t i = 0; i < s.bounds.size(); ++i)
+      w.sample(std::string(name) + "_bucket", fmt::format("le=\"{}\"", s.bounds[i]), static_cast<double>(s.cumulative[i]));
+    w.sample(std::string(name) + "_bucket", "le=\"+Inf\"", static_cast<double>(s.cumulative.back()));
+    w.sample(std::string(name) + "_sum", "", s.sum);
+    w.sample(std::string(name) + "_count", "", static_cast<double>(s.count));
+  };
+  const auto& h = engine->histograms();
+  histogram("primusd_window_latency_seconds", "Window complete to its messages handed to the bus.", h.latency_s);
+  histogram("primusd_batch_compute_seconds", "Model time per batch.", h.compute_s);
+  histogram("primusd_window_queue_seconds", "Window complete to its batch formed.", h.queue_s);
+  histogram("primusd_batch_size", "Windows per model call.", h.batch_size);
+  std::lock_guard lk(device_metrics_mu);
+  return w.out + device_metrics;
 }
 
 void Daemon::Impl::arm_status() {
@@ -275,6 +460,7 @@ std::string Daemon::Impl::status_json(std::string& summary) {
                     {"clock_drift_ppm", d.pipeline->clock_drift_ppm()},
                     {"pipeline", counters_json(pc)}});
   }
+  refresh_device_metrics();
   const auto bs = batcher->stats();
   const auto es = engine->stats();
   const auto ps = publisher->stats();
@@ -287,17 +473,32 @@ std::string Daemon::Impl::status_json(std::string& summary) {
       {"model", {{"version", engine->model_version()}, {"device", engine->device_name()}}},
       {"devices", devs},
       {"batcher",
-       {{"depth", bs.depth}, {"enqueued", bs.enqueued}, {"dropped_overload", bs.dropped_overload}}},
+       {{"depth", bs.depth},
+        {"capacity", cfg.batcher.queue},
+        {"enqueued", bs.enqueued},
+        {"dropped_overload", bs.dropped_overload},
+        {"expired", bs.expired}}},
       {"inference",
        {{"windows", es.windows},
         {"batches", es.batches},
+        {"windows_per_s", es.windows_per_s},
         {"mean_batch", es.mean_batch},
         {"events", es.events},
-        {"compute_mean_ms", es.compute_mean_ms},
-        {"latency_ms", {{"p50", es.latency_p50_ms}, {"p99", es.latency_p99_ms}, {"max", es.latency_max_ms}}}}},
-      {"bus", {{"published", ps.published}, {"dropped_queue", ps.dropped_queue}, {"send_failed", ps.send_failed}}}};
-  summary = fmt::format("{}/{} devices connected, {} windows, {} events, p99 {:.1f} ms", connected,
-                        devices.size(), es.windows, es.events, es.latency_p99_ms);
+        {"swaps", es.swaps},
+        {"failed_batches", es.failed_batches},
+        {"rejected_ambiguous", es.rejected_ambiguous},
+        {"too_short", es.too_short},
+        {"discontinuities", es.discontinuities},
+        {"compute_ms", summary_json(es.compute_ms)},
+        {"queue_ms", summary_json(es.queue_ms)},
+        {"latency_ms", summary_json(es.latency_ms)}}},
+      {"bus",
+       {{"published", ps.published},
+        {"dropped_queue", ps.dropped_queue},
+        {"send_failed", ps.send_failed},
+        {"curve_denied", zap ? zap->denied() : 0}}}};
+  summary = fmt::format("{}/{} devices connected, {:.0f} windows/s, {} events, p99 {:.1f} ms", connected,
+                        devices.size(), es.windows_per_s, es.events, es.latency_ms.p99);
   return j.dump();
 }
 

@@ -8,8 +8,12 @@
 namespace primus::bus {
 
 Publisher::Publisher(zmq::context_t& ctx, const std::vector<std::string>& endpoints, int sndhwm,
-                     std::size_t queue_capacity)
-    : ctx_(ctx), endpoints_(endpoints), sndhwm_(sndhwm), capacity_(queue_capacity) {
+                     std::size_t queue_capacity, const std::string& curve_secret_z85)
+    : ctx_(ctx),
+      endpoints_(endpoints),
+      sndhwm_(sndhwm),
+      capacity_(queue_capacity),
+      curve_secret_(curve_secret_z85) {
   std::mutex m;
   std::condition_variable started;
   bool done = false;
@@ -19,6 +23,11 @@ Publisher::Publisher(zmq::context_t& ctx, const std::vector<std::string>& endpoi
     try {
       sock.set(zmq::sockopt::sndhwm, sndhwm_);
       sock.set(zmq::sockopt::linger, 0);
+      if (!curve_secret_.empty()) {
+        sock.set(zmq::sockopt::curve_server, true);
+        sock.set(zmq::sockopt::curve_secretkey, curve_secret_);
+        sock.set(zmq::sockopt::zap_domain, "primusd");
+      }
       for (const auto& ep : endpoints_) {
         try {
           sock.bind(ep);

@@ -32,8 +32,10 @@ class Publisher {
  public:
   /// Binds every endpoint now (throws std::runtime_error naming the endpoint on failure) and
   /// starts the publisher thread. For ipc:// endpoints the parent directory must exist.
+  /// A non-empty `curve_secret_z85` makes the socket a CURVE server on every endpoint (clients
+  /// must know its public key; a ZapAuthenticator in `ctx` may restrict which clients).
   Publisher(zmq::context_t& ctx, const std::vector<std::string>& endpoints, int sndhwm,
-            std::size_t queue_capacity);
+            std::size_t queue_capacity, const std::string& curve_secret_z85 = {});
   ~Publisher();  ///< stop(), then join.
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
@@ -54,6 +56,7 @@ class Publisher {
   std::vector<std::string> bound_;  ///< actual endpoints (tcp://*:0 resolved)
   int sndhwm_;
   std::size_t capacity_;
+  std::string curve_secret_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -267,11 +267,17 @@ Config parse(const toml::table& root) {
     r.get("max_batch", c.batcher.max_batch);
     r.get("max_delay_us", c.batcher.max_delay_us);
     r.get("queue", c.batcher.queue);
+    r.get("max_queue_delay_us", c.batcher.max_queue_delay_us);
     r.finish();
   }
   if (auto* t = top.table("events")) {
     TableReader r(*t, "events");
-    r.get("threshold", c.events.threshold);
+    r.get("onset_threshold", c.events.onset_threshold);
+    r.get("release_threshold", c.events.release_threshold);
+    r.get("smoothing_windows", c.events.smoothing_windows);
+    r.get("margin", c.events.margin);
+    r.get("min_duration_ms", c.events.min_duration_ms);
+    r.get("refractory_ms", c.events.refractory_ms);
     r.get("null_label", c.events.null_label);
     r.get("publish_scores", c.events.publish_scores);
     r.finish();
@@ -281,6 +287,14 @@ Config parse(const toml::table& root) {
     r.get("publish", c.bus.publish);
     r.get("sndhwm", c.bus.sndhwm);
     r.get("queue", c.bus.queue);
+    r.get("allow_insecure_tcp", c.bus.allow_insecure_tcp);
+    r.get("curve_secret_key", c.bus.curve_secret_key);
+    r.get("curve_authorized_keys", c.bus.curve_authorized_keys);
+    r.finish();
+  }
+  if (auto* t = top.table("metrics")) {
+    TableReader r(*t, "metrics");
+    r.get("listen", c.metrics.listen);
     r.finish();
   }
   if (auto* n = top.node("devices")) {
@@ -307,6 +321,18 @@ bool valid_endpoint(const std::string& e) {
     return port > 0 && port < 65536;
   }
   return true;
+}
+
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+/// tcp://127.x.x.x:P, tcp://localhost:P, tcp://[::1]:P.
+bool is_loopback_tcp(const std::string& ep) {
+  const std::string host = ep.substr(6, ep.rfind(':') - 6);
+  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
 }
 
 bool standard_baud(int b) {
@@ -580,8 +606,24 @@ void validate(Config& c, const std::filesystem::path& base) {
   if (c.batcher.queue < c.batcher.max_batch)
     fail("batcher.queue", std::to_string(c.batcher.queue), "must be >= batcher.max_batch");
 
-  if (!(c.events.threshold >= 0 && c.events.threshold <= 1))
-    fail("events.threshold", std::to_string(c.events.threshold), "must be in [0, 1]");
+  if (c.batcher.max_queue_delay_us < 0)
+    fail("batcher.max_queue_delay_us", std::to_string(c.batcher.max_queue_delay_us), "must be >= 0 (0 = never expire)");
+  if (c.batcher.max_queue_delay_us > 0 && c.batcher.max_queue_delay_us < c.batcher.max_delay_us)
+    fail("batcher.max_queue_delay_us", std::to_string(c.batcher.max_queue_delay_us),
+         "must be 0 or >= batcher.max_delay_us");
+
+  if (!(c.events.onset_threshold >= 0 && c.events.onset_threshold <= 1))
+    fail("events.onset_threshold", num(c.events.onset_threshold), "must be in [0, 1]");
+  if (!(c.events.release_threshold >= 0 && c.events.release_threshold <= c.events.onset_threshold))
+    fail("events.release_threshold", num(c.events.release_threshold), "must be in [0, events.onset_threshold]");
+  if (c.events.smoothing_windows < 1 || c.events.smoothing_windows > 1000)
+    fail("events.smoothing_windows", std::to_string(c.events.smoothing_windows), "must be in 1..1000");
+  if (!(c.events.margin >= 0 && c.events.margin < 1))
+    fail("events.margin", num(c.events.margin), "must be in [0, 1)");
+  if (c.events.min_duration_ms < 0)
+    fail("events.min_duration_ms", std::to_string(c.events.min_duration_ms), "must be >= 0");
+  if (c.events.refractory_ms < 0)
+    fail("events.refractory_ms", std::to_string(c.events.refractory_ms), "must be >= 0");
   if (std::find(c.model.labels.begin(), c.model.labels.end(), c.events.null_label) == c.model.labels.end())
     fail("events.null_label", quote(c.events.null_label), "must be one of model.labels");
 
@@ -589,6 +631,27 @@ void validate(Config& c, const std::filesystem::path& base) {
     if (!valid_endpoint(c.bus.publish[i]))
       fail("bus.publish[" + std::to_string(i) + "]", quote(c.bus.publish[i]),
            "must be tcp://HOST:PORT, ipc://PATH or inproc://NAME");
+  }
+  resolve(c.bus.curve_secret_key, base);
+  resolve(c.bus.curve_authorized_keys, base);
+  if (!c.bus.curve_secret_key.empty() && !std::filesystem::exists(c.bus.curve_secret_key))
+    fail("bus.curve_secret_key", quote(c.bus.curve_secret_key), "file does not exist");
+  if (!c.bus.curve_authorized_keys.empty() && c.bus.curve_secret_key.empty())
+    fail("bus.curve_authorized_keys", quote(c.bus.curve_authorized_keys), "needs bus.curve_secret_key");
+  if (!c.bus.curve_authorized_keys.empty() && !std::filesystem::exists(c.bus.curve_authorized_keys))
+    fail("bus.curve_authorized_keys", quote(c.bus.curve_authorized_keys), "file does not exist");
+  for (std::size_t i = 0; i < c.bus.publish.size(); ++i) {
+    const auto& ep = c.bus.publish[i];
+    if (ep.rfind("tcp://", 0) == 0 && !is_loopback_tcp(ep) && c.bus.curve_secret_key.empty() &&
+        !c.bus.allow_insecure_tcp)
+      fail("bus.publish[" + std::to_string(i) + "]", quote(ep),
+           "binds off loopback without encryption: set bus.curve_secret_key, or bus.allow_insecure_tcp = true");
+  }
+  if (!c.metrics.listen.empty()) {
+    static const std::regex listen_re(R"(^(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\]):([0-9]{1,5})$)");
+    std::smatch m;
+    if (!std::regex_match(c.metrics.listen, m, listen_re) || std::stol(m[2].str()) > 65535)
+      fail("metrics.listen", quote(c.metrics.listen), "must be a loopback HOST:PORT, e.g. 127.0.0.1:9464");
   }
   if (c.bus.sndhwm < 1) fail("bus.sndhwm", std::to_string(c.bus.sndhwm), "must be >= 1");
   if (c.bus.queue < 1) fail("bus.queue", std::to_string(c.bus.queue), "must be >= 1");
@@ -690,29 +753,41 @@ Config load_config(const std::filesystem::path& file) {
 
 std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector<std::string>& needs_restart) {
   std::vector<std::string> live;
-  auto num = [](double v) { std::ostringstream os; os << v; return os.str(); };
   if (a.daemon.log_level != b.daemon.log_level)
     live.push_back("daemon.log_level: " + a.daemon.log_level + " -> " + b.daemon.log_level);
-  if (a.events.threshold != b.events.threshold)
-    live.push_back("events.threshold: " + num(a.events.threshold) + " -> " + num(b.events.threshold));
+  auto live_num = [&](const char* key, double x, double y) {
+    if (x != y) live.push_back(std::string(key) + ": " + num(x) + " -> " + num(y));
+  };
+  live_num("events.onset_threshold", a.events.onset_threshold, b.events.onset_threshold);
+  live_num("events.release_threshold", a.events.release_threshold, b.events.release_threshold);
+  live_num("events.smoothing_windows", a.events.smoothing_windows, b.events.smoothing_windows);
+  live_num("events.margin", a.events.margin, b.events.margin);
+  live_num("events.min_duration_ms", a.events.min_duration_ms, b.events.min_duration_ms);
+  live_num("events.refractory_ms", a.events.refractory_ms, b.events.refractory_ms);
   if (a.events.publish_scores != b.events.publish_scores)
     live.push_back(std::string("events.publish_scores: ") + (a.events.publish_scores ? "true" : "false") +
                    " -> " + (b.events.publish_scores ? "true" : "false"));
   if (a.daemon.status_interval_s != b.daemon.status_interval_s)
     live.push_back("daemon.status_interval_s: " + num(a.daemon.status_interval_s) + " -> " +
                    num(b.daemon.status_interval_s));
+  if (a.model.weights != b.model.weights)  // loaded beside the live model, then swapped in
+    live.push_back("model.weights: \"" + a.model.weights + "\" -> \"" + b.model.weights + "\"");
   // Everything else is fixed for the life of the process.
-  if (a.model.weights != b.model.weights || a.model.device != b.model.device ||
+  if (a.model.device != b.model.device ||
       a.model.threads != b.model.threads || a.model.labels != b.model.labels ||
       a.model.embedding != b.model.embedding || a.model.seed != b.model.seed)
     needs_restart.push_back("model");
   if (a.window.rate_hz != b.window.rate_hz || a.window.length != b.window.length || a.window.hop != b.window.hop)
     needs_restart.push_back("window");
   if (a.batcher.max_batch != b.batcher.max_batch || a.batcher.max_delay_us != b.batcher.max_delay_us ||
-      a.batcher.queue != b.batcher.queue)
+      a.batcher.queue != b.batcher.queue || a.batcher.max_queue_delay_us != b.batcher.max_queue_delay_us)
     needs_restart.push_back("batcher");
-  if (a.bus.publish != b.bus.publish || a.bus.sndhwm != b.bus.sndhwm || a.bus.queue != b.bus.queue)
+  if (a.bus.publish != b.bus.publish || a.bus.sndhwm != b.bus.sndhwm || a.bus.queue != b.bus.queue ||
+      a.bus.allow_insecure_tcp != b.bus.allow_insecure_tcp ||
+      a.bus.curve_secret_key != b.bus.curve_secret_key ||
+      a.bus.curve_authorized_keys != b.bus.curve_authorized_keys)
     needs_restart.push_back("bus");
+  if (a.metrics.listen != b.metrics.listen) needs_restart.push_back("metrics");
   if (a.events.null_label != b.events.null_label) needs_restart.push_back("events.null_label");
   if (a.daemon.state_dir != b.daemon.state_dir || a.daemon.runtime_dir != b.daemon.runtime_dir ||
       a.daemon.watchdog_ms != b.daemon.watchdog_ms)
@@ -741,7 +816,6 @@ std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector
           x.ble_write_uuid != y.ble_write_uuid || x.ble_write_hex != y.ble_write_hex ||
           x.ble_connect_timeout_s != y.ble_connect_timeout_s || x.format != y.format ||
           x.time_unit != y.time_unit || x.sequence_id != y.sequence_id)
-
         needs_restart.push_back("devices[" + std::to_string(i) + "]");
     }
   }

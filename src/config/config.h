@@ -67,20 +67,36 @@ struct WindowConfig {
 
 struct BatcherConfig {
   int max_batch = 32;          ///< 1..1024
-  int max_delay_us = 10000;    ///< >= 0
+  int max_delay_us = 10000;    ///< >= 0: longest a window waits for a batch to fill
   int queue = 1024;            ///< windows, >= max_batch
+  int max_queue_delay_us = 1000000;  ///< windows older than this when a batch forms are expired
+                                     ///< (dropped, counted); 0 = never
 };
 
+/// Post-processing of per-window scores into gesture events (per device, per class).
 struct EventsConfig {
-  double threshold = 0.6;  ///< confidence needed to publish a gesture, in [0,1]
+  double onset_threshold = 0.6;    ///< smoothed score that starts a gesture, in [0,1]
+  double release_threshold = 0.4;  ///< smoothed score below which it ends, <= onset_threshold
+  int smoothing_windows = 3;       ///< moving average over the last k windows, >= 1
+  double margin = 0.1;             ///< best smoothed score must beat the runner-up by this
+  int min_duration_ms = 0;         ///< shorter gestures are discarded (counted)
+  int refractory_ms = 500;         ///< after a gesture ends, the same label cannot start again
   std::string null_label = "null";
-  bool publish_scores = false;  ///< per-window score messages
+  bool publish_scores = false;     ///< per-window score messages
 };
 
 struct BusConfig {
   std::vector<std::string> publish{};  ///< ZeroMQ endpoints; empty: ipc://<runtime_dir>/events.sock
   int sndhwm = 10000;                  ///< messages queued per subscriber before drops, >= 1
   int queue = 4096;                    ///< publisher thread's queue, >= 1
+  bool allow_insecure_tcp = false;     ///< permit tcp:// binds off loopback without CURVE
+  std::string curve_secret_key;        ///< server secret key file (Z85, 40 chars) enables CURVE
+  std::string curve_authorized_keys;   ///< file of client public keys (Z85, one per line); empty: any
+};
+
+/// Prometheus metrics and health over HTTP.
+struct MetricsConfig {
+  std::string listen;  ///< "127.0.0.1:9464"; empty = off. Loopback addresses only.
 };
 
 struct DeviceConfig {
@@ -147,6 +163,7 @@ struct Config {
   BatcherConfig batcher;
   EventsConfig events;
   BusConfig bus;
+  MetricsConfig metrics;
   std::vector<DeviceConfig> devices;
   std::filesystem::path source;  ///< the file it came from (empty for strings)
 

@@ -43,7 +43,9 @@ std::string to_json(const ScoreMessage& m) {
                    {"label", m.labels.empty() ? "" : m.labels[best]},
                    {"confidence", m.scores.empty() ? 0.0f : m.scores[best]},
                    {"scores", scores},
-                   {"model_version", m.model_version}};
+                   {"model_version", m.model_version},
+                   {"t_ready_ns", m.t_ready_ns},
+                   {"interpolated", m.interpolated}};
   return j.dump();
 }
 

@@ -36,6 +36,8 @@ struct ScoreMessage {
   std::vector<std::string> labels;
   std::vector<float> scores;  ///< one per label, softmax probabilities
   std::string model_version;
+  std::int64_t t_ready_ns = 0;  ///< host steady time the window was complete
+  int interpolated = 0;         ///< samples of the window that bridged a gap or were upsampled
 };
 
 std::string to_json(const GestureEvent& e);

@@ -7,11 +7,12 @@
 namespace primus::inference {
 
 Batcher::Batcher(std::size_t capacity, int max_batch, std::int64_t max_delay_us,
-                 const TimeSource& clock)
+                 const TimeSource& clock, std::int64_t max_queue_delay_us)
     : capacity_(std::max<std::size_t>(capacity, 1)),
       max_batch_(std::max(max_batch, 1)),
       max_delay_ns_(max_delay_us * 1000),
-      clock_(clock) {}
+      clock_(clock),
+      max_queue_delay_ns_(max_queue_delay_us * 1000) {}
 
 bool Batcher::push(Window&& w) {
   {
@@ -45,6 +46,16 @@ std::int64_t Batcher::oldest_enq_ns_locked() const {
 }
 
 void Batcher::take_batch_locked(std::vector<Window>& out) {
+  if (max_queue_delay_ns_ > 0) {
+    const std::int64_t too_old = clock_.now_ns() - max_queue_delay_ns_;
+    for (auto& [dev, q] : per_device_) {
+      while (!q.empty() && q.front().enq_ns < too_old) {
+        q.pop_front();
+        --size_;
+        ++stats_.expired;
+      }
+    }
+  }
   // Round-robin over devices, starting after the device served first last time.
   std::vector<std::deque<Item>*> queues;
   std::vector<std::uint32_t> ids;
@@ -84,14 +95,17 @@ bool Batcher::pop_batch(std::vector<Window>& out) {
       cv_.wait(lk, [&] { return size_ > 0 || closed_; });
       continue;
     }
-    if (closed_ || static_cast<int>(size_) >= max_batch_) break;
-    const std::int64_t due = oldest_enq_ns_locked() + max_delay_ns_;
-    const std::int64_t wait = due - clock_.now_ns();
-    if (wait <= 0) break;
-    cv_.wait_for(lk, std::chrono::nanoseconds(wait));
+    if (!closed_ && static_cast<int>(size_) < max_batch_) {
+      const std::int64_t due = oldest_enq_ns_locked() + max_delay_ns_;
+      const std::int64_t wait = due - clock_.now_ns();
+      if (wait > 0) {
+        cv_.wait_for(lk, std::chrono::nanoseconds(wait));
+        continue;
+      }
+    }
+    take_batch_locked(out);
+    if (!out.empty()) return true;  // else everything queued had expired: wait again
   }
-  take_batch_locked(out);
-  return true;
 }
 
 void Batcher::close() {

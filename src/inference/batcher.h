@@ -7,7 +7,9 @@
 // - pop_batch(): blocks until a batch is due: `max_batch` windows are queued, or the oldest queued
 //   window has waited `max_delay_us`, or close() was called. The wait is computed from the oldest
 //   window's enqueue time (no polling). Windows are taken round-robin across devices, oldest
-//   first within a device, so no device starves another.
+//   first within a device, so no device starves another. Windows that have waited longer than
+//   `max_queue_delay_us` (0 = never) when a batch forms are expired: dropped and counted, so the
+//   latency bound holds for the windows that are run.
 // - Times come from the injected TimeSource (enqueue stamps, deadlines).
 //
 // Thread-safety: all methods are thread-safe; intended for many producers, one consumer.
@@ -26,6 +28,7 @@ namespace primus::inference {
 struct BatcherStats {
   std::uint64_t enqueued = 0;
   std::uint64_t dropped_overload = 0;  ///< windows dropped because the queue was full
+  std::uint64_t expired = 0;           ///< windows dropped for waiting > max_queue_delay_us
   std::uint64_t batches = 0;
   std::uint64_t batched_windows = 0;
   std::size_t depth = 0;
@@ -33,7 +36,8 @@ struct BatcherStats {
 
 class Batcher {
  public:
-  Batcher(std::size_t capacity, int max_batch, std::int64_t max_delay_us, const TimeSource& clock);
+  Batcher(std::size_t capacity, int max_batch, std::int64_t max_delay_us, const TimeSource& clock,
+          std::int64_t max_queue_delay_us = 0);
 
   /// Queue a window (stamps its enqueue time). Returns false if the batcher is closed.
   bool push(Window&& w);
@@ -57,6 +61,7 @@ class Batcher {
   const int max_batch_;
   const std::int64_t max_delay_ns_;
   const TimeSource& clock_;
+  const std::int64_t max_queue_delay_ns_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

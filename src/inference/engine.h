@@ -1,10 +1,15 @@
 #pragma once
 // The inference thread: owns the live model, pops batches from the Batcher, runs the model,
-// turns scores into gesture events (one GestureTracker per device) and hands messages to `emit`.
+// turns scores into gesture events (one events::PostProcessor per device) and hands messages to
+// `emit`.
 //
-// Threads: start()/stop()/stats()/setters are called from the io thread; everything touching the
-// model runs on the thread "primus-infer" that start() creates. The model is created, used and
-// destroyed on that thread (LibTorch thread settings are per thread).
+// Threads: start()/stop()/request_swap()/set_events_config()/stats() are called from other
+// threads (the io thread, a loader); everything touching the live model runs on the thread
+// "primus-infer" that start() creates. torch's intra-op thread count is set on that thread.
+//
+// Model swap: request_swap() hands over a loaded, warmed model; the inference thread installs it
+// between two batches. The batch in flight finishes on the old model; every later batch runs on
+// the new one, so no window is lost or scored twice. Gestures in progress are closed first.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -16,8 +21,13 @@
 #include <vector>
 
 #include "src/config/config.h"
+#include "src/core/metrics.h"
 #include "src/core/time_source.h"
 #include "src/inference/batcher.h"
+
+namespace primus::model {
+class Classifier;
+}
 
 namespace primus::inference {
 
@@ -25,11 +35,26 @@ struct EngineStats {
   std::uint64_t windows = 0;
   std::uint64_t batches = 0;
   std::uint64_t events = 0;
+  std::uint64_t swaps = 0;
+  std::uint64_t failed_batches = 0;
+  std::uint64_t rejected_ambiguous = 0;
+  std::uint64_t too_short = 0;
+  std::uint64_t discontinuities = 0;
   double mean_batch = 0;
-  double latency_p50_ms = 0;  ///< window complete -> messages handed to the bus, last 4096 windows
-  double latency_p99_ms = 0;
-  double latency_max_ms = 0;
-  double compute_mean_ms = 0;  ///< model time per batch, last 256 batches
+  /// Over the last minute: window complete -> its messages handed to the bus (ms).
+  RecentPercentiles::Summary latency_ms;
+  /// Over the last minute: model time per batch (ms) and queue time per window (ms).
+  RecentPercentiles::Summary compute_ms;
+  RecentPercentiles::Summary queue_ms;
+  double windows_per_s = 0;  ///< over the last minute
+};
+
+/// Histograms for /metrics (seconds, windows).
+struct EngineHistograms {
+  Histogram latency_s{{0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}};
+  Histogram compute_s{{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}};
+  Histogram queue_s{{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}};
+  Histogram batch_size{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
 };
 
 class Engine {
@@ -42,39 +67,62 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  /// Start the inference thread and load the model on it. Blocks until the model is loaded and
-  /// warmed up; throws std::runtime_error (with the loader's message) if it cannot be loaded.
+  /// Start the inference thread and load the configured model on it (model.weights, or random
+  /// weights with a loud warning). Blocks until loaded and warmed up; throws std::runtime_error
+  /// with the loader's message if it cannot be loaded.
   void start();
+  /// Like start(), with a model built by the caller (tests, benchmarks).
+  void start(std::unique_ptr<model::Classifier> model);
   /// Run what the (closed) batcher still holds, close gestures in progress, join the thread.
-  /// Call Batcher::close() first.
+  /// Call Batcher::close() first (stop() does it too).
   void stop();
 
-  void set_threshold(double t) { threshold_.store(t); }
-  void set_publish_scores(bool on) { publish_scores_.store(on); }
+  /// Hand over a new, warmed model; it goes live between two batches. Returns a future that
+  /// becomes ready once it is live (or holds an exception if the engine stopped first).
+  std::future<void> request_swap(std::unique_ptr<model::Classifier> next);
+
+  /// Change post-processing live (SIGHUP). Applied before the next batch.
+  void set_events_config(const EventsConfig& cfg);
 
   [[nodiscard]] EngineStats stats() const;
+  [[nodiscard]] const EngineHistograms& histograms() const { return hist_; }
   [[nodiscard]] std::string model_version() const;
   [[nodiscard]] std::string device_name() const;
+  [[nodiscard]] std::vector<std::string> labels() const;
+
+  /// Load and warm a model file (or random weights when `cfg.model.weights` is empty) on the
+  /// calling thread, for start() or request_swap(). Throws std::runtime_error naming the problem.
+  static std::unique_ptr<model::Classifier> load_model(const Config& cfg);
+  /// Run the model once at batch 1 and at every power of two up to max_batch, and at max_batch.
+  static void warm_up(model::Classifier& m, int max_batch, int length);
 
  private:
-  void run(std::promise<void>* loaded);
+  void run(std::unique_ptr<model::Classifier> initial, std::promise<void>* loaded);
 
   Config cfg_;
   Batcher& batcher_;
   Emit emit_;
   const TimeSource& clock_;
-  std::atomic<double> threshold_;
-  std::atomic<bool> publish_scores_;
 
   std::thread thread_;
-  mutable std::mutex stats_mu_;
-  EngineStats totals_;
-  std::vector<double> latencies_ms_;  ///< ring of the last kLatencyWindow latencies
-  std::size_t latency_pos_ = 0;
-  std::vector<double> compute_ms_;
-  std::size_t compute_pos_ = 0;
+  std::atomic<std::int64_t> started_ns_{0};
+
+  mutable std::mutex mu_;  // guards everything below
+  EventsConfig events_cfg_;
+  std::uint64_t events_cfg_gen_ = 0;
+  std::unique_ptr<model::Classifier> pending_;
+  std::promise<void> pending_done_;
+  bool has_pending_ = false;
   std::string model_version_;
   std::string device_name_;
+  std::vector<std::string> labels_;
+  EngineStats totals_;
+
+  mutable RecentPercentiles latency_{60'000'000'000};
+  mutable RecentPercentiles compute_{60'000'000'000};
+  mutable RecentPercentiles queue_{60'000'000'000};
+  mutable RecentPercentiles windows_{60'000'000'000};  ///< batch sizes over time
+  EngineHistograms hist_;
 };
 
 }  // namespace primus::inference

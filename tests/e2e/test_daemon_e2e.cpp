@@ -155,7 +155,7 @@ struct Fixture : ::testing::Test {
         << "[model]\nthreads = 1\ndevice = \"cpu\"\n"
         << "[window]\nlength = 123\nhop = 10\n"
         << "[batcher]\nmax_batch = 8\nmax_delay_us = 5000\n"
-        << "[events]\nthreshold = " << threshold << "\npublish_scores = true\n"
+        << "[events]\nonset_threshold = " << threshold << "\npublish_scores = true\n"
         << "[bus]\npublish = [\"" << endpoint << "\"]\n"
         << "[[devices]]\nid = \"rec1\"\nadapter = \"replay\"\npath = \"rec.csv\"\nspeed = 4.0\nloop = true\n"
         << "[[devices]]\nid = \"rec2\"\nadapter = \"replay\"\npath = \"rec.csv\"\nspeed = 4.0\nloop = true\n"
@@ -255,7 +255,7 @@ TEST_F(Fixture, ReplayToZeroMqReadyReloadAndCleanStop) {
   const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(notify.wait_for("STOPPING=1", 1s, &seen)) << seen;
   const std::string text = slurp(log);
-  EXPECT_NE(text.find("SIGHUP: events.threshold: 0.5 -> 0.7"), std::string::npos) << text;
+  EXPECT_NE(text.find("SIGHUP: events.onset_threshold: 0.5 -> 0.7"), std::string::npos) << text;
   EXPECT_NE(text.find("refusing the new configuration"), std::string::npos) << text;
   EXPECT_NE(text.find("window.length = \"oops\""), std::string::npos) << text;
   EXPECT_NE(text.find("RANDOM weights"), std::string::npos) << text;

@@ -125,7 +125,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"devices_not_array", "devices = 3\n", "devices = 3: must be an array of tables"},
         BadCase{"batch_too_big", "[batcher]\nmax_batch = 5000\n" + kDevice, "batcher.max_batch = 5000"},
         BadCase{"queue_lt_batch", "[batcher]\nmax_batch = 64\nqueue = 10\n" + kDevice, "batcher.queue = 10: must be >= batcher.max_batch"},
-        BadCase{"threshold_range", "[events]\nthreshold = 1.5\n" + kDevice, "events.threshold = 1.5"},
+        BadCase{"threshold_range", "[events]\nonset_threshold = 1.5\n" + kDevice, "events.onset_threshold = 1.5"},
+        BadCase{"release_above_onset", "[events]\nonset_threshold = 0.5\nrelease_threshold = 0.7\n" + kDevice, "events.release_threshold = 0.7: must be in [0, events.onset_threshold]"},
+        BadCase{"smoothing_zero", "[events]\nsmoothing_windows = 0\n" + kDevice, "events.smoothing_windows = 0"},
+        BadCase{"old_threshold_key", "[events]\nthreshold = 0.5\n" + kDevice, "events.threshold = 0.5: unknown key"},
+        BadCase{"insecure_tcp", "[bus]\npublish = [\"tcp://0.0.0.0:5555\"]\n" + kDevice, "bus.publish[0] = \"tcp://0.0.0.0:5555\": binds off loopback without encryption"},
+        BadCase{"curve_key_missing", "[bus]\ncurve_secret_key = \"/nonexistent/k\"\n" + kDevice, "bus.curve_secret_key = \"/nonexistent/k\": file does not exist"},
+        BadCase{"metrics_off_loopback", "[metrics]\nlisten = \"0.0.0.0:9464\"\n" + kDevice, "metrics.listen = \"0.0.0.0:9464\": must be a loopback HOST:PORT"},
+        BadCase{"expiry_below_delay", "[batcher]\nmax_delay_us = 5000\nmax_queue_delay_us = 100\n" + kDevice, "batcher.max_queue_delay_us = 100"},
         BadCase{"null_label_unknown", "[events]\nnull_label = \"idle\"\n" + kDevice, "events.null_label = \"idle\": must be one of model.labels"},
         BadCase{"labels_dup", "[model]\nlabels = [\"null\", \"a\", \"a\"]\n" + kDevice, "model.labels[2] = \"a\""},
         BadCase{"log_level", "[daemon]\nlog_level = \"loud\"\n" + kDevice, "daemon.log_level = \"loud\""},
@@ -170,7 +177,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ble_hex_without_uuid", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\nble_write_hex = \"ff\"\n", "devices[0].ble_write_hex = \"ff\": needs ble_write_uuid"},
         BadCase{"replay_format", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/x\"\nformat = \"npz\"\n", "devices[0].format = \"npz\": must be one of csv, cmi"},
         BadCase{"replay_time_unit", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/\"\ntime_unit = \"min\"\n", "devices[0].time_unit = \"min\": must be one of s, ms, us, ns"}),
-
     [](const ::testing::TestParamInfo<BadCase>& i) { return std::string(i.param.name); });
 
 TEST(Config, LiveAdaptersGetTheirDefaultsAndNormalisedValues) {
@@ -241,14 +247,14 @@ TEST(Config, MissingFileIsNamed) {
 TEST(Config, DiffLiveSeparatesLiveKeysFromRestartKeys) {
   Config a = load_config_string(kDevice);
   Config b = a;
-  b.events.threshold = 0.8;
+  b.events.onset_threshold = 0.8;
   b.daemon.log_level = "debug";
   b.window.hop = 20;
   std::vector<std::string> restart;
   const auto live = diff_live(a, b, restart);
   ASSERT_EQ(live.size(), 2u);
   EXPECT_NE(live[0].find("daemon.log_level: info -> debug"), std::string::npos);
-  EXPECT_NE(live[1].find("events.threshold: 0.6 -> 0.8"), std::string::npos);
+  EXPECT_NE(live[1].find("events.onset_threshold: 0.6 -> 0.8"), std::string::npos);
   ASSERT_EQ(restart.size(), 1u);
   EXPECT_EQ(restart[0], "window");
 }

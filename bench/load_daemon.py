@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Load generator for the whole daemon: N simulated devices at 100 Hz (hop 200 ms) through primusd,
+measured from a ZeroMQ subscriber.
+
+For each N it starts the real primusd on a generated config (sim devices, per-window score messages
+on), lets it warm up, then for --seconds records every score message: windows/s served, latency
+from the moment the window was complete in the daemon (t_ready_ns, CLOCK_MONOTONIC) to its arrival
+at this subscriber (p50/p99/max), mean batch size and drops (from `status`), and the daemon's CPU
+and RSS (from /proc). --baseline also runs each N with max_batch = 1 (one window at a time).
+
+  bench/load_daemon.py --primusd build/daemon/primusd --devices 1 16 64 256 512 --baseline
+"""
+import argparse, json, os, signal, subprocess, sys, tempfile, time
+
+import zmq
+
+
+def proc_stats(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    ticks = int(parts[11]) + int(parts[12])  # utime + stime
+    rss_kb = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+    return ticks / os.sysconf("SC_CLK_TCK"), rss_kb / 1024.0
+
+
+def percentile(v, p):
+    if not v:
+        return float("nan")
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
+
+
+def run(args, n, max_batch):
+    d = tempfile.mkdtemp(prefix="primus_load_")
+    ep = f"ipc://{d}/events.sock"
+    cfg = os.path.join(d, "load.toml")
+    with open(cfg, "w") as f:
+        f.write(f"""[daemon]
+log_level = "warn"
+runtime_dir = "{d}"
+state_dir = "{d}"
+[model]
+device = "{args.device}"
+threads = {args.threads}
+[window]
+length = 250
+hop = 10
+[batcher]
+max_batch = {max_batch}
+max_delay_us = {args.max_delay_us}
+queue = {max(4 * n, 256, max_batch)}
+max_queue_delay_us = {args.max_queue_delay_us}
+[events]
+publish_scores = true
+[bus]
+publish = ["{ep}"]
+sndhwm = 1000000
+queue = 100000
+""")
+        for i in range(n):
+            f.write(f'[[devices]]\nid = "sim{i}"\nadapter = "sim"\nrate_hz = 100.0\nseed = {i + 1}\n')
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.RCVHWM, 0)
+    sub.setsockopt_string(zmq.SUBSCRIBE, "score.")
+    sub.setsockopt_string(zmq.SUBSCRIBE, "status")
+    sub.connect(ep)
+    log = open(os.path.join(d, "primusd.log"), "w")
+    p = subprocess.Popen([args.primusd, "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # Warm-up: the first window needs 5 s of data, plus the model load.
+        t_end_warm = time.monotonic() + args.warmup
+        while time.monotonic() < t_end_warm:
+            if sub.poll(100):
+                sub.recv_multipart()
+        cpu0, _ = proc_stats(p.pid)
+        lat, lat_end, n_scores, last_status = [], [], 0, None
+        first_status = None
+        t0 = time.monotonic()
+        rss_max = 0.0
+        next_rss = t0
+        while time.monotonic() - t0 < args.seconds:
+            if not sub.poll(100):
+                continue
+            topic, body = sub.recv_multipart()
+            now = time.monotonic_ns()
+            m = json.loads(body)
+            if topic == b"status":
+                last_status = m
+                if first_status is None:
+                    first_status = m
+                continue
+            n_scores += 1
+            lat.append((now - m["t_ready_ns"]) / 1e6)
+            lat_end.append((now - m["end"]["t_host_ns"]) / 1e6)
+            if time.monotonic() > next_rss:
+                rss_max = max(rss_max, proc_stats(p.pid)[1])
+                next_rss = time.monotonic() + 1
+        elapsed = time.monotonic() - t0
+        cpu1, rss = proc_stats(p.pid)
+        rss_max = max(rss_max, rss)
+        b0, b1 = first_status["batcher"], last_status["batcher"]
+        i0, i1 = first_status["inference"], last_status["inference"]
+        batches = i1["batches"] - i0["batches"]
+        windows = i1["windows"] - i0["windows"]
+        return {
+            "devices": n, "max_batch": max_batch,
+            "offered_windows_per_s": n * 100 / 10,
+            "served_windows_per_s": n_scores / elapsed,
+            "mean_batch": windows / batches if batches else float("nan"),
+            "p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99), "max_ms": max(lat) if lat else float("nan"),
+            "p99_from_grid_ms": percentile(lat_end, 0.99),
+            "dropped": (b1["dropped_overload"] - b0["dropped_overload"]) + (b1["expired"] - b0["expired"]),
+            "cpu_percent": 100 * (cpu1 - cpu0) / elapsed, "rss_mb": rss_max,
+        }
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        sub.close(0)
+        ctx.term()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--primusd", default="build/daemon/primusd")
+    ap.add_argument("--devices", type=int, nargs="+", default=[1, 16, 64, 256, 512])
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--max-batch", type=int, default=128)
+    ap.add_argument("--max-delay-us", type=int, default=10000)
+    ap.add_argument("--max-queue-delay-us", type=int, default=1000000)
+    ap.add_argument("--baseline", action="store_true", help="also run each N with max_batch = 1")
+    ap.add_argument("--json", help="write the rows here too")
+    args = ap.parse_args()
+    rows = []
+    hdr = f"{'N':>4} {'batch':>5} {'offered/s':>9} {'served/s':>9} {'mean b':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'drops':>6} {'CPU %':>6} {'RSS MB':>7}"
+    print(hdr)
+    for n in args.devices:
+        for mb in ([args.max_batch, 1] if args.baseline else [args.max_batch]):
+            r = run(args, n, mb)
+            rows.append(r)
+            print(f"{r['devices']:>4} {r['max_batch']:>5} {r['offered_windows_per_s']:>9.0f} {r['served_windows_per_s']:>9.1f} "
+                  f"{r['mean_batch']:>6.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['dropped']:>6} "
+                  f"{r['cpu_percent']:>6.0f} {r['rss_mb']:>7.0f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

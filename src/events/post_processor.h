@@ -1,0 +1,85 @@
+#pragma once
+// Turns one device's stream of per-window class scores into gesture events.
+//
+// Per window (in window order):
+//  1. smoothing: each class's score is averaged over the last `smoothing_windows` windows;
+//  2. idle -> active: the best smoothed class starts a gesture when it is not the null class, its
+//     smoothed score is >= onset_threshold, it beats the runner-up by >= margin (otherwise the
+//     window is "rejected": ambiguous), and the class is not in its refractory time;
+//  3. active -> idle: the gesture ends when its smoothed score drops below release_threshold
+//     (hysteresis: release <= onset), or another class takes over by the onset rule;
+//  4. a gesture that ended is published once, unless it lasted less than min_duration_ms
+//     (counted as too_short); its class then stays refractory for refractory_ms.
+// A window that does not follow its predecessor (window seq not previous + 1: device reset,
+// overload drops or a gap) closes the gesture in progress and clears the smoothing history.
+//
+// Times: onset = end of the first window of the gesture, offset = end of the last window that held
+// it (a windowed classifier sees a motion only once it is inside a window). Durations use host time.
+// Thread contract: one PostProcessor per device, used by one thread (the inference thread).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/config/config.h"
+#include "src/events/event_types.h"
+
+namespace primus::events {
+
+struct PostProcessorStats {
+  std::uint64_t windows = 0;
+  std::uint64_t rejected_ambiguous = 0;  ///< best above onset but within `margin` of the runner-up
+  std::uint64_t suppressed_refractory = 0;
+  std::uint64_t too_short = 0;           ///< gestures discarded for min_duration_ms
+  std::uint64_t discontinuities = 0;     ///< window seq jumps that reset the state
+  std::uint64_t events = 0;
+};
+
+class PostProcessor {
+ public:
+  PostProcessor(std::string device, std::vector<std::string> labels, const EventsConfig& cfg);
+
+  /// Change thresholds and timings (SIGHUP). Resizes the smoothing history when k changes.
+  void set_config(const EventsConfig& cfg);
+
+  /// Feed one window's scores (labels.size() floats). Returns a finished gesture, if any.
+  std::optional<GestureEvent> update(std::uint64_t window_seq, const float* scores,
+                                     const Stamp& start, const Stamp& end,
+                                     const std::string& model_version);
+  /// Close the gesture in progress (shutdown, device lost, model swap).
+  std::optional<GestureEvent> flush();
+
+  [[nodiscard]] const PostProcessorStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const std::vector<std::string>& labels() const noexcept { return labels_; }
+  /// The smoothed scores after the last update (for tests and score messages).
+  [[nodiscard]] const std::vector<float>& smoothed() const noexcept { return smoothed_; }
+
+ private:
+  std::optional<GestureEvent> end_gesture();
+  void clear_history();
+
+  std::string device_;
+  std::vector<std::string> labels_;
+  EventsConfig cfg_;
+  int null_index_ = -1;
+  std::size_t n_;  ///< classes
+
+  // smoothing ring: k rows of n scores
+  std::vector<float> history_;
+  std::size_t k_ = 1;
+  std::size_t filled_ = 0;
+  std::size_t pos_ = 0;
+  std::vector<float> smoothed_;
+
+  bool have_prev_ = false;
+  std::uint64_t prev_seq_ = 0;
+
+  int active_ = -1;
+  GestureEvent current_;
+  double score_sum_ = 0;
+  std::vector<std::int64_t> refractory_until_ns_;  ///< per class, host time
+  std::uint64_t next_event_seq_ = 0;
+  PostProcessorStats stats_;
+};
+
+}  // namespace primus::events

@@ -1,0 +1,149 @@
+// The inference engine with real (random-weight) PRIMUS models: batching, scoring, model swap.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "src/inference/engine.h"
+#include "src/model/classifier.h"
+
+namespace primus::inference {
+namespace {
+
+Config small_config() {
+  Config c;
+  c.window.length = 123;
+  c.batcher.max_batch = 8;
+  c.batcher.max_delay_us = 2000;
+  c.batcher.queue = 100000;
+  c.events.publish_scores = true;
+  c.model.device = "cpu";
+  c.model.labels = {"null", "a", "b"};
+  for (const char* id : {"d0", "d1"}) {
+    DeviceConfig d;
+    d.id = id;
+    c.devices.push_back(d);
+  }
+  return c;
+}
+
+std::unique_ptr<model::Classifier> random_model(const Config& c, const std::string& version,
+                                                std::vector<std::string> labels, std::uint64_t seed) {
+  model::ModelInfo info;
+  info.labels = std::move(labels);
+  info.window_length = c.window.length;
+  info.version = version;
+  return model::Classifier::random(info, seed, "cpu");
+}
+
+Window make_window(std::uint32_t dev, std::uint64_t seq, int length) {
+  Window w;
+  w.device = dev;
+  w.seq = seq;
+  w.length = length;
+  w.data.assign(static_cast<std::size_t>(kChannels) * length, 0.0f);
+  for (int i = 0; i < length; ++i) w.data[2 * length + i] = 9.8f + 0.01f * static_cast<float>((seq + i) % 7);
+  w.t_ready_ns = SteadyTimeSource::instance().now_ns();
+  return w;
+}
+
+struct Collector {
+  std::mutex mu;
+  std::map<std::string, std::vector<nlohmann::json>> by_topic_prefix;
+  void operator()(const std::string& topic, const std::string& json) {
+    std::lock_guard lk(mu);
+    by_topic_prefix[topic.substr(0, topic.find('.'))].push_back(nlohmann::json::parse(json));
+  }
+};
+
+TEST(Engine, ScoresEveryWindowOnceInBatches) {
+  const Config c = small_config();
+  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us, SteadyTimeSource::instance());
+  Collector out;
+  Engine e(c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
+  e.start(random_model(c, "m1", c.model.labels, 1));
+  for (int i = 0; i < 60; ++i) b.push(make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length));
+  e.stop();
+  const auto& scores = out.by_topic_prefix["score"];
+  ASSERT_EQ(scores.size(), 60u);
+  std::set<std::pair<std::string, std::uint64_t>> seen;
+  for (const auto& s : scores) {
+    EXPECT_TRUE(seen.emplace(s["device"], s["window_seq"]).second) << s.dump();
+    double sum = 0;
+    for (const auto& [k, v] : s["scores"].items()) sum += v.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+  }
+  const auto st = e.stats();
+  EXPECT_EQ(st.windows, 60u);
+  EXPECT_GT(st.mean_batch, 1.0);  // 60 windows queued at once form batches, not 60 calls
+  EXPECT_EQ(st.latency_ms.n, 60u);
+}
+
+TEST(Engine, PaddedBatchGivesTheSameScoresAsBatchOne) {
+  // A batch of 11 runs padded to 16: the real rows must not be affected by the padding.
+  const Config c = small_config();
+  auto m = random_model(c, "m", c.model.labels, 3);
+  std::vector<float> x(static_cast<std::size_t>(16) * kChannels * c.window.length, 0.0f);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) * 0.01f;
+  std::vector<float> p16(16 * 3), p1(3);
+  m->predict(x.data(), 16, c.window.length, p16.data());
+  m->predict(x.data() + static_cast<std::size_t>(5) * kChannels * c.window.length, 1, c.window.length, p1.data());
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(p16[5 * 3 + k], p1[k], 1e-5);
+}
+
+TEST(Engine, SwapBetweenBatchesLosesNoWindowAndScoresNoneTwice) {
+  const Config c = small_config();
+  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us, SteadyTimeSource::instance());
+  Collector out;
+  Engine e(c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
+  e.start(random_model(c, "m1", c.model.labels, 1));
+  const int n = 400;
+  std::thread producer([&] {
+    for (int i = 0; i < n; ++i) {
+      b.push(make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length));
+      if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // The new model has a new label: the head grows, the engine adopts its labels.
+  auto live = e.request_swap(random_model(c, "m2", {"null", "a", "b", "c"}, 2));
+  live.get();
+  EXPECT_EQ(e.model_version(), "m2");
+  producer.join();
+  e.stop();
+  const auto& scores = out.by_topic_prefix["score"];
+  ASSERT_EQ(scores.size(), static_cast<std::size_t>(n));
+  std::set<std::pair<std::string, std::uint64_t>> seen;
+  int switches = 0;
+  std::string prev = "m1";
+  for (const auto& s : scores) {
+    EXPECT_TRUE(seen.emplace(s["device"], s["window_seq"]).second);
+    const std::string v = s["model_version"];
+    EXPECT_EQ(s["scores"].size(), v == "m1" ? 3u : 4u);
+    if (v != prev) ++switches;
+    prev = v;
+  }
+  EXPECT_EQ(switches, 1);  // m1 ... m1 m2 ... m2
+  EXPECT_EQ(prev, "m2");
+  EXPECT_EQ(e.stats().swaps, 1u);
+}
+
+TEST(Engine, ExpiredWindowsAreDroppedAndCounted) {
+  ManualTimeSource clock(0);
+  Batcher b(100, 4, 0, clock, 1000);  // expire after 1 ms of (manual) queue time
+  b.push(make_window(0, 0, 123));
+  b.push(make_window(0, 1, 123));
+  clock.advance_ns(5'000'000);
+  b.push(make_window(1, 0, 123));
+  std::vector<Window> out;
+  ASSERT_TRUE(b.pop_batch(out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].device, 1u);
+  EXPECT_EQ(b.stats().expired, 2u);
+}
+
+}  // namespace
+}  // namespace primus::inference
