@@ -3,20 +3,27 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "src/events/event_types.h"
 #include "src/events/post_processor.h"
 #include "src/model/classifier.h"
+#include "src/model/model_file.h"
 
 namespace primus::inference {
 namespace {
 
-/// Batches run at a few fixed shapes so that each is warmed up once: 1..8, then multiples of 8,
-/// capped at max_batch. Padding rows are zeros and their outputs are ignored.
+/// Batches run at a few fixed shapes so that each is warmed up once: exact sizes 1..8, then the
+/// next power of two, capped at max_batch. Padding rows are zeros and their outputs are ignored;
+/// under saturation batches are full (max_batch), so padding costs only at middling loads.
 int padded_batch(int b, int max_batch) {
   if (b <= 8) return b;
-  return std::min((b + 7) / 8 * 8, max_batch);
+  int p = 16;
+  while (p < b) p *= 2;
+  return std::min(p, max_batch);
 }
 
 }  // namespace
@@ -33,19 +40,29 @@ Engine::~Engine() {
 
 std::unique_ptr<model::Classifier> Engine::load_model(const Config& cfg) {
   std::unique_ptr<model::Classifier> clf;
+  model::ModelInfo info_from_config;
+  info_from_config.labels = cfg.model.labels;
+  info_from_config.embedding = cfg.model.embedding;
+  info_from_config.window_length = cfg.window.length;
+  info_from_config.rate_hz = cfg.window.rate_hz;
+  info_from_config.head = "linear";
   if (cfg.model.weights.empty()) {
-    model::ModelInfo info;
-    info.labels = cfg.model.labels;
-    info.embedding = cfg.model.embedding;
-    info.window_length = cfg.window.length;
-    info.rate_hz = cfg.window.rate_hz;
+    auto info = info_from_config;
     info.version = "random-seed" + std::to_string(cfg.model.seed);
-    info.head = "linear";
     clf = model::Classifier::random(info, cfg.model.seed, cfg.model.device);
     spdlog::warn(
         "model.weights is not set: running the PRIMUS encoder with RANDOM weights (seed {}). "
         "Events are meaningless until you configure a converted weight file.",
         cfg.model.seed);
+  } else if (model::open_model_file(cfg.model.weights).kind == model::ModelFileKind::kEncoder) {
+    // A converted PRIMUS checkpoint: pretrained encoder, head for the configured labels.
+    auto info = info_from_config;
+    info.version = "encoder:" + std::filesystem::path(cfg.model.weights).filename().string();
+    clf = model::Classifier::from_encoder(cfg.model.weights, info, cfg.model.seed, cfg.model.device);
+    spdlog::warn(
+        "{} holds only the PRIMUS encoder: its classifier head for {} is untrained (seed {}); "
+        "teach it gestures (fine-tuning) or configure a classifier file",
+        cfg.model.weights, fmt::format("{}", fmt::join(info.labels, ", ")), cfg.model.seed);
   } else {
     clf = model::Classifier::load(cfg.model.weights, cfg.model.device);
   }

@@ -93,7 +93,7 @@ class Engine {
   /// Load and warm a model file (or random weights when `cfg.model.weights` is empty) on the
   /// calling thread, for start() or request_swap(). Throws std::runtime_error naming the problem.
   static std::unique_ptr<model::Classifier> load_model(const Config& cfg);
-  /// Run the model once at batch 1 and at every power of two up to max_batch, and at max_batch.
+  /// Run the model once at every batch shape the engine uses (1..8, powers of two, max_batch).
   static void warm_up(model::Classifier& m, int max_batch, int length);
 
  private:
