@@ -1,6 +1,8 @@
 // End-to-end: start the real primusd on a temporary config with a replay device, wait for
 // READY=1 on a NOTIFY_SOCKET we own, subscribe over ZeroMQ, check what arrives, reload, stop.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,6 +21,8 @@
 #include <thread>
 #include <vector>
 #include <zmq.hpp>
+
+#include "src/model/classifier.h"
 
 extern char** environ;
 
@@ -124,6 +128,34 @@ class Child {
   bool exited_ = false;
   std::vector<std::string> env_;
 };
+
+/// A minimal HTTP/1.0 GET over a plain socket: {status, body}; status 0 when it fails.
+std::pair<int, std::string> http_get(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return {0, "connect failed"};
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  (void)send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string resp;
+  char buf[4096];
+  for (;;) {
+    const auto n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    resp.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  if (resp.rfind("HTTP/1.", 0) != 0 || resp.size() < 12) return {0, resp};
+  const auto body = resp.find("\r\n\r\n");
+  return {std::stoi(resp.substr(9, 3)), body == std::string::npos ? "" : resp.substr(body + 4)};
+}
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
@@ -293,6 +325,94 @@ TEST_F(Fixture, PrimusctlEventsPrintsWhatTheDaemonPublishes) {
   EXPECT_EQ(n, 5) << out;
   kill(d.pid(), SIGTERM);
   EXPECT_EQ(d.wait(20s), 0) << slurp(log);
+}
+
+TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
+  write_recording(dir.path / "rec.csv", 12);
+  // A classifier file with different labels, to swap in while running.
+  primus::model::ModelInfo info;
+  info.labels = {"null", "left", "right"};
+  info.window_length = 123;
+  info.version = "swapped-v2";
+  primus::model::Classifier::random(info, 7, "cpu")->save((dir.path / "v2.safetensors").string());
+
+  // A free loopback port for /metrics.
+  int port = 0;
+  {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    close(fd);
+  }
+  const std::string metrics = "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n";
+  write_config(0.5, metrics);
+  const fs::path notify_path = dir.path / "notify.sock";
+  NotifySocket notify(notify_path);
+  zmq::context_t ctx(1);
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::subscribe, "score.rec1");
+  sub.set(zmq::sockopt::rcvtimeo, 200);
+  sub.connect(endpoint);
+  const fs::path log = dir.path / "primusd.log";
+  Child d({PRIMUSD_PATH, "--config", config.string()}, {"NOTIFY_SOCKET=" + notify_path.string()}, log);
+  std::string seen;
+  ASSERT_TRUE(notify.wait_for("READY=1", 120s, &seen)) << slurp(log);
+
+  const auto ready = http_get(port, "/readyz");
+  EXPECT_EQ(ready.first, 200) << ready.second << "\n" << slurp(log);
+  EXPECT_EQ(http_get(port, "/healthz").first, 200);
+
+  auto next_score = [&]() -> nlohmann::json {
+    for (int i = 0; i < 300; ++i) {
+      zmq::message_t topic, body;
+      if (!sub.recv(topic)) continue;
+      (void)sub.recv(body);
+      return nlohmann::json::parse(body.to_string());
+    }
+    return {};
+  };
+  const auto before = next_score();
+  ASSERT_FALSE(before.is_null()) << slurp(log);
+  EXPECT_EQ(before["model_version"], "random-seed1");
+
+  const auto m = http_get(port, "/metrics");
+  EXPECT_EQ(m.first, 200);
+  for (const char* name : {"primusd_inference_windows_total", "primusd_window_latency_seconds_bucket",
+                           "primusd_device_samples_total{device=\"rec1\"}", "primusd_batcher_depth",
+                           "primusd_device_dropped_total{device=\"rec2\",reason=\"bad_quat\"}"}) {
+    EXPECT_NE(m.second.find(name), std::string::npos) << name << "\n" << m.second;
+  }
+
+  // New weights in the config + SIGHUP: loaded beside the live model, then swapped in.
+  write_config(0.5, metrics + "");
+  {
+    std::string text = slurp(config);
+    text.replace(text.find("[model]\n"), 8, "[model]\nweights = \"v2.safetensors\"\n");
+    std::ofstream(config) << text;
+  }
+  ASSERT_EQ(kill(d.pid(), SIGHUP), 0);
+  std::string version;
+  std::uint64_t last_seq = 0;
+  bool gap = false;
+  for (int i = 0; i < 400 && version != "swapped-v2"; ++i) {
+    const auto s = next_score();
+    if (s.is_null()) continue;
+    version = s["model_version"];
+    const auto seq = s["window_seq"].get<std::uint64_t>();
+    if (last_seq && seq != last_seq + 1) gap = true;
+    last_seq = seq;
+    if (version == "swapped-v2") EXPECT_EQ(s["scores"].size(), 3u);
+  }
+  EXPECT_EQ(version, "swapped-v2") << slurp(log);
+  EXPECT_FALSE(gap) << "a window was lost or reordered across the swap";
+  ASSERT_EQ(kill(d.pid(), SIGTERM), 0);
+  EXPECT_EQ(d.wait(20s), 0) << slurp(log);
+  EXPECT_NE(slurp(log).find("model swapped-v2 is live (was random-seed1)"), std::string::npos) << slurp(log);
 }
 
 }  // namespace
