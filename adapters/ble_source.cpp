@@ -39,7 +39,9 @@ struct Props {
 bool lower_equal(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   return true;
 }
 
@@ -57,18 +59,27 @@ int read_props(sd_bus_message* m, Props& p) {
     if ((std::strcmp(contents, "s") == 0 || std::strcmp(contents, "o") == 0)) {
       const char* v = nullptr;
       if ((r = sd_bus_message_read_basic(m, contents[0], &v)) < 0) return r;
-      if (k == "Address") p.address = v;
-      else if (k == "Name") p.name = v;
-      else if (k == "Alias") p.alias = v;
-      else if (k == "UUID") p.uuid = v;
-      else if (k == "Adapter") p.adapter = v;
-      else if (k == "Device") p.device = v;
-      else if (k == "Service") p.service = v;
+      if (k == "Address")
+        p.address = v;
+      else if (k == "Name")
+        p.name = v;
+      else if (k == "Alias")
+        p.alias = v;
+      else if (k == "UUID")
+        p.uuid = v;
+      else if (k == "Adapter")
+        p.adapter = v;
+      else if (k == "Device")
+        p.device = v;
+      else if (k == "Service")
+        p.service = v;
     } else if (std::strcmp(contents, "b") == 0) {
       int v = 0;
       if ((r = sd_bus_message_read_basic(m, 'b', &v)) < 0) return r;
-      if (k == "Connected") p.connected = v;
-      else if (k == "ServicesResolved") p.resolved = v;
+      if (k == "Connected")
+        p.connected = v;
+      else if (k == "ServicesResolved")
+        p.resolved = v;
     } else if (std::strcmp(contents, "ay") == 0 && k == "Value") {
       if ((r = sd_bus_message_read_array(m, 'y', &p.value, &p.value_len)) < 0) return r;
       p.has_value = true;
@@ -85,8 +96,9 @@ int read_props(sd_bus_message* m, Props& p) {
 }  // namespace
 
 BleSource::BleSource(const DeviceConfig& dev, std::uint32_t index, SourceContext ctx)
-    : LinkSource(dev, index, std::move(ctx), codecs::Sync::kAligned,
-                 "BLE device " + (dev.ble_address.empty() ? "\"" + dev.ble_name + "\"" : dev.ble_address)),
+    : LinkSource(
+          dev, index, std::move(ctx), codecs::Sync::kAligned,
+          "BLE device " + (dev.ble_address.empty() ? "\"" + dev.ble_name + "\"" : dev.ble_address)),
       bus_fd_(ctx_.io),
       bus_timer_(ctx_.io),
       step_timer_(ctx_.io),
@@ -154,31 +166,35 @@ void BleSource::arm_bus() {
   const auto gen = generation_;
   if (!wait_read_) {
     wait_read_ = true;
-    bus_fd_.async_wait(asio::posix::stream_descriptor::wait_read, [this, gen](const boost::system::error_code& ec) {
-      if (gen != generation_) return;
-      wait_read_ = false;
-      if (!ec) pump();
-    });
+    bus_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this, gen](const boost::system::error_code& ec) {
+                         if (gen != generation_) return;
+                         wait_read_ = false;
+                         if (!ec) pump();
+                       });
   }
   if ((events & POLLOUT) && !wait_write_) {
     wait_write_ = true;
-    bus_fd_.async_wait(asio::posix::stream_descriptor::wait_write, [this, gen](const boost::system::error_code& ec) {
-      if (gen != generation_) return;
-      wait_write_ = false;
-      if (!ec) pump();
-    });
+    bus_fd_.async_wait(asio::posix::stream_descriptor::wait_write,
+                       [this, gen](const boost::system::error_code& ec) {
+                         if (gen != generation_) return;
+                         wait_write_ = false;
+                         if (!ec) pump();
+                       });
   }
   std::uint64_t until_us = 0;
   if (sd_bus_get_timeout(bus_, &until_us) >= 0 && until_us != UINT64_MAX) {
     // sd-bus reports CLOCK_MONOTONIC µs, which is what steady_clock reads on Linux.
-    bus_timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::microseconds(until_us)));
+    bus_timer_.expires_at(
+        std::chrono::steady_clock::time_point(std::chrono::microseconds(until_us)));
     bus_timer_.async_wait([this, gen](const boost::system::error_code& ec) {
       if (!ec && gen == generation_) pump();
     });
   }
 }
 
-sd_bus_message* BleSource::new_call(const std::string& path, const char* iface, const char* member) {
+sd_bus_message* BleSource::new_call(const std::string& path, const char* iface,
+                                    const char* member) {
   sd_bus_message* m = nullptr;
   const int r = sd_bus_message_new_method_call(bus_, &m, kBluez, path.c_str(), iface, member);
   if (r < 0) {
@@ -204,12 +220,18 @@ bool BleSource::send(sd_bus_message* m, sd_bus_message_handler_t cb, std::uint64
 void BleSource::arm_step_timer() {
   step_timer_.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(dev_.ble_connect_timeout_s)));
-  step_timer_.async_wait([this, gen = generation_, step = step_](const boost::system::error_code& ec) {
-    if (ec || gen != generation_ || step != step_) return;
-    static constexpr const char* names[] = {"idle", "finding the device", "connecting", "resolving services",
-                                            "starting notifications", "writing the command", "up"};
-    fail_soon(std::string("timed out ") + names[static_cast<int>(step_)]);
-  });
+  step_timer_.async_wait(
+      [this, gen = generation_, step = step_](const boost::system::error_code& ec) {
+        if (ec || gen != generation_ || step != step_) return;
+        static constexpr const char* names[] = {"idle",
+                                                "finding the device",
+                                                "connecting",
+                                                "resolving services",
+                                                "starting notifications",
+                                                "writing the command",
+                                                "up"};
+        fail_soon(std::string("timed out ") + names[static_cast<int>(step_)]);
+      });
 }
 
 // ---- connection steps ------------------------------------------------------------------------
@@ -232,7 +254,8 @@ void BleSource::open_link() {
   // Matches are sent before GetManagedObjects on the same connection, so the bus installs them
   // first and no change between the snapshot and the subscription is missed.
   for (const char* match :
-       {"type='signal',sender='org.bluez',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+       {"type='signal',sender='org.bluez',interface='org.freedesktop.DBus.Properties',member='"
+        "PropertiesChanged'",
         "type='signal',sender='org.bluez',interface='org.freedesktop.DBus.ObjectManager'"}) {
     sd_bus_slot* slot = nullptr;
     r = sd_bus_add_match_async(bus_, &slot, match, &BleSource::on_signal_cb, nullptr, this);
@@ -249,8 +272,8 @@ void BleSource::open_link() {
 }
 
 void BleSource::get_objects() {
-  send(new_call("/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"), &BleSource::on_objects_cb,
-       static_cast<std::uint64_t>(dev_.ble_connect_timeout_s * 1e6));
+  send(new_call("/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
+       &BleSource::on_objects_cb, static_cast<std::uint64_t>(dev_.ble_connect_timeout_s * 1e6));
 }
 
 int BleSource::on_objects_cb(sd_bus_message* m, void* self, sd_bus_error*) {
@@ -270,7 +293,8 @@ void BleSource::on_objects(sd_bus_message* m) {
   };
   std::vector<Obj> objs;  // one snapshot per connection step, not per sample
   int r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{oa{sa{sv}}}");
-  while (r >= 0 && (r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}")) > 0) {
+  while (r >= 0 &&
+         (r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "oa{sa{sv}}")) > 0) {
     const char* path = nullptr;
     if ((r = sd_bus_message_read(m, "o", &path)) < 0) break;
     Obj o;
@@ -281,10 +305,14 @@ void BleSource::on_objects(sd_bus_message* m) {
       if ((r = sd_bus_message_read(m, "s", &iface)) < 0) break;
       Props* target = nullptr;
       Props scratch;
-      if (std::strcmp(iface, kDeviceIface) == 0) target = &o.device, o.is_device = true;
-      else if (std::strcmp(iface, kServiceIface) == 0) target = &o.service, o.is_service = true;
-      else if (std::strcmp(iface, kCharIface) == 0) target = &o.chr, o.is_char = true;
-      else if (std::strcmp(iface, kAdapterIface) == 0) o.is_adapter = true;
+      if (std::strcmp(iface, kDeviceIface) == 0)
+        target = &o.device, o.is_device = true;
+      else if (std::strcmp(iface, kServiceIface) == 0)
+        target = &o.service, o.is_service = true;
+      else if (std::strcmp(iface, kCharIface) == 0)
+        target = &o.chr, o.is_char = true;
+      else if (std::strcmp(iface, kAdapterIface) == 0)
+        o.is_adapter = true;
       if ((r = read_props(m, target ? *target : scratch)) < 0) break;
       if ((r = sd_bus_message_exit_container(m)) < 0) break;
     }
@@ -303,11 +331,13 @@ void BleSource::on_objects(sd_bus_message* m) {
     for (const auto& o : objs) {
       adapter_seen = adapter_seen || (o.is_adapter && o.path == adapter_path_);
       if (!o.is_device || o.device.adapter != adapter_path_) continue;
-      const bool match = !dev_.ble_address.empty() ? lower_equal(o.device.address, dev_.ble_address)
-                                                   : (o.device.name == dev_.ble_name || o.device.alias == dev_.ble_name);
+      const bool match = !dev_.ble_address.empty()
+                             ? lower_equal(o.device.address, dev_.ble_address)
+                             : (o.device.name == dev_.ble_name || o.device.alias == dev_.ble_name);
       if (!match) continue;
       device_path_ = o.path;
-      device_label_ = o.device.address + (o.device.alias.empty() ? "" : " (" + o.device.alias + ")");
+      device_label_ =
+          o.device.address + (o.device.alias.empty() ? "" : " (" + o.device.alias + ")");
       step_ = Step::kConnect;
       arm_step_timer();
       if (o.device.connected == 1) {
@@ -326,7 +356,8 @@ void BleSource::on_objects(sd_bus_message* m) {
       }
       if (!discovering_) {  // not known yet: scan until it shows up (InterfacesAdded)
         discovering_ = true;
-        send(new_call(adapter_path_, kAdapterIface, "StartDiscovery"), &BleSource::on_ignore_cb, 5'000'000);
+        send(new_call(adapter_path_, kAdapterIface, "StartDiscovery"), &BleSource::on_ignore_cb,
+             5'000'000);
       }
       return;
     }
@@ -334,22 +365,26 @@ void BleSource::on_objects(sd_bus_message* m) {
   if (step_ == Step::kFindChar) {
     std::string service_path;
     for (const auto& o : objs)
-      if (o.is_service && o.service.device == device_path_ && lower_equal(o.service.uuid, dev_.ble_service_uuid))
+      if (o.is_service && o.service.device == device_path_ &&
+          lower_equal(o.service.uuid, dev_.ble_service_uuid))
         service_path = o.path;
     if (service_path.empty()) return;  // services not resolved yet: wait for signals
     for (const auto& o : objs) {
       if (!o.is_char || o.chr.service != service_path) continue;
       if (lower_equal(o.chr.uuid, dev_.ble_char_uuid)) char_path_ = o.path;
-      if (!dev_.ble_write_uuid.empty() && lower_equal(o.chr.uuid, dev_.ble_write_uuid)) write_path_ = o.path;
+      if (!dev_.ble_write_uuid.empty() && lower_equal(o.chr.uuid, dev_.ble_write_uuid))
+        write_path_ = o.path;
     }
     if (!dev_.ble_write_uuid.empty() && write_path_.empty()) {
       // The write characteristic may sit in another service of the same device.
       for (const auto& o : objs)
-        if (o.is_char && o.path.rfind(device_path_ + "/", 0) == 0 && lower_equal(o.chr.uuid, dev_.ble_write_uuid))
+        if (o.is_char && o.path.rfind(device_path_ + "/", 0) == 0 &&
+            lower_equal(o.chr.uuid, dev_.ble_write_uuid))
           write_path_ = o.path;
     }
     if (char_path_.empty()) {
-      fail_soon("service " + dev_.ble_service_uuid + " has no characteristic " + dev_.ble_char_uuid);
+      fail_soon("service " + dev_.ble_service_uuid + " has no characteristic " +
+                dev_.ble_char_uuid);
       return;
     }
     if (!dev_.ble_write_uuid.empty() && write_path_.empty()) {
@@ -363,7 +398,8 @@ void BleSource::on_objects(sd_bus_message* m) {
 void BleSource::connect_device() {
   if (discovering_) {
     discovering_ = false;
-    send(new_call(adapter_path_, kAdapterIface, "StopDiscovery"), &BleSource::on_ignore_cb, 5'000'000);
+    send(new_call(adapter_path_, kAdapterIface, "StopDiscovery"), &BleSource::on_ignore_cb,
+         5'000'000);
   }
   send(new_call(device_path_, kDeviceIface, "Connect"), &BleSource::on_connect_cb,
        static_cast<std::uint64_t>(dev_.ble_connect_timeout_s * 1e6));
@@ -413,7 +449,8 @@ void BleSource::write_command() {
   arm_step_timer();
   sd_bus_message* m = new_call(write_path_, kCharIface, "WriteValue");
   if (!m) return;
-  int r = sd_bus_message_append_array(m, 'y', dev_.ble_write_bytes.data(), dev_.ble_write_bytes.size());
+  int r =
+      sd_bus_message_append_array(m, 'y', dev_.ble_write_bytes.data(), dev_.ble_write_bytes.size());
   if (r >= 0) r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
   if (r >= 0) r = sd_bus_message_close_container(m);
   if (r < 0) {
@@ -472,8 +509,10 @@ void BleSource::on_signal(sd_bus_message* m) {
   if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved")) {
     const char* obj = nullptr;
     if (sd_bus_message_read(m, "o", &obj) < 0 || !obj) return;
-    if (!device_path_.empty() && device_path_ == obj) fail_soon("device removed");
-    else if (!char_path_.empty() && char_path_ == obj) fail_soon("characteristic removed");
+    if (!device_path_.empty() && device_path_ == obj)
+      fail_soon("device removed");
+    else if (!char_path_.empty() && char_path_ == obj)
+      fail_soon("characteristic removed");
     return;
   }
   if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded")) {

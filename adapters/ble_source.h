@@ -32,7 +32,6 @@
 
 #include "adapters/link_source.h"
 
-
 namespace primus::adapters {
 
 class BleSource final : public LinkSource {

@@ -15,13 +15,15 @@ void split(std::string_view line, char sep, std::vector<std::string_view>& out) 
   std::size_t pos = 0;
   for (;;) {
     const auto next = line.find(sep, pos);
-    out.push_back(line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
+    out.push_back(
+        line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
     if (next == std::string_view::npos) break;
     pos = next + 1;
   }
   for (auto& f : out) {
     while (!f.empty() && (f.front() == ' ' || f.front() == '"')) f.remove_prefix(1);
-    while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\r')) f.remove_suffix(1);
+    while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\r'))
+      f.remove_suffix(1);
   }
 }
 
@@ -39,14 +41,17 @@ int find_col(const std::vector<std::string>& header, const std::string& name) {
 }
 
 /// Column indices for `names`, or for the first default set that is fully present.
-std::vector<int> resolve(const std::vector<std::string>& header, const std::vector<std::string>& names,
-                         const std::vector<std::vector<std::string>>& defaults, const std::string& file,
-                         const char* key) {
+std::vector<int> resolve(const std::vector<std::string>& header,
+                         const std::vector<std::string>& names,
+                         const std::vector<std::vector<std::string>>& defaults,
+                         const std::string& file, const char* key) {
   std::vector<int> idx;
   if (!names.empty()) {
     for (const auto& n : names) {
       const int i = find_col(header, n);
-      if (i < 0) throw std::runtime_error(file + ": " + key + " names column \"" + n + "\" which the header lacks");
+      if (i < 0)
+        throw std::runtime_error(file + ": " + key + " names column \"" + n +
+                                 "\" which the header lacks");
       idx.push_back(i);
     }
     return idx;
@@ -66,7 +71,8 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   if (!in) throw std::runtime_error("cannot open replay file " + dev.path);
   std::string line;
   if (!std::getline(in, line)) throw std::runtime_error(dev.path + ": empty file");
-  const char sep = line.find(';') != std::string::npos && line.find(',') == std::string::npos ? ';' : ',';
+  const char sep =
+      line.find(';') != std::string::npos && line.find(',') == std::string::npos ? ';' : ',';
   std::vector<std::string_view> f;
   split(line, sep, f);
   std::vector<std::string> header(f.begin(), f.end());
@@ -74,27 +80,39 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   const bool cmi = dev.format == ReplayFormat::kCmi;
   const std::string time_name = cmi ? "sequence_counter" : dev.time_column;
   const int t_col = find_col(header, time_name);
-  if (t_col < 0) throw std::runtime_error(dev.path + ": no time column \"" + time_name + "\" in the header");
+  if (t_col < 0)
+    throw std::runtime_error(dev.path + ": no time column \"" + time_name + "\" in the header");
   const int seq_col = cmi ? find_col(header, "sequence_id") : -1;
-  if (cmi && seq_col < 0) throw std::runtime_error(dev.path + ": no sequence_id column (format = cmi)");
+  if (cmi && seq_col < 0)
+    throw std::runtime_error(dev.path + ": no sequence_id column (format = cmi)");
   const bool wxyz = dev.quat_order == QuatOrder::kWxyz;
-  const auto acc = resolve(header, dev.acc_columns, {{"acc_x", "acc_y", "acc_z"}, {"ax", "ay", "az"}}, dev.path, "acc_columns");
-  const auto gyro = resolve(header, dev.gyro_columns,
-                            {{"gyr_x", "gyr_y", "gyr_z"}, {"gyro_x", "gyro_y", "gyro_z"}, {"gx", "gy", "gz"}},
-                            dev.path, "gyro_columns");
+  const auto acc =
+      resolve(header, dev.acc_columns, {{"acc_x", "acc_y", "acc_z"}, {"ax", "ay", "az"}}, dev.path,
+              "acc_columns");
+  const auto gyro =
+      resolve(header, dev.gyro_columns,
+              {{"gyr_x", "gyr_y", "gyr_z"}, {"gyro_x", "gyro_y", "gyro_z"}, {"gx", "gy", "gz"}},
+              dev.path, "gyro_columns");
   const auto quat = resolve(header, dev.quat_columns,
-                            {wxyz ? std::vector<std::string>{"qw", "qx", "qy", "qz"} : std::vector<std::string>{"qx", "qy", "qz", "qw"},
+                            {wxyz ? std::vector<std::string>{"qw", "qx", "qy", "qz"}
+                                  : std::vector<std::string>{"qx", "qy", "qz", "qw"},
                              wxyz ? std::vector<std::string>{"rot_w", "rot_x", "rot_y", "rot_z"}
                                   : std::vector<std::string>{"rot_x", "rot_y", "rot_z", "rot_w"}},
                             dev.path, "quat_columns");
-  if (acc.empty()) throw std::runtime_error(dev.path + ": no accelerometer columns (set acc_columns)");
+  if (acc.empty())
+    throw std::runtime_error(dev.path + ": no accelerometer columns (set acc_columns)");
   if (gyro.empty() && quat.empty())
-    throw std::runtime_error(dev.path + ": neither gyro nor quaternion columns (set gyro_columns or quat_columns)");
+    throw std::runtime_error(
+        dev.path + ": neither gyro nor quaternion columns (set gyro_columns or quat_columns)");
   double to_us = 1e6;  // time_unit
-  if (cmi) to_us = 1e6 / dev.rate_hz;
-  else if (dev.time_unit == "ms") to_us = 1e3;
-  else if (dev.time_unit == "us") to_us = 1.0;
-  else if (dev.time_unit == "ns") to_us = 1e-3;
+  if (cmi)
+    to_us = 1e6 / dev.rate_hz;
+  else if (dev.time_unit == "ms")
+    to_us = 1e3;
+  else if (dev.time_unit == "us")
+    to_us = 1.0;
+  else if (dev.time_unit == "ns")
+    to_us = 1e-3;
 
   Recording rec;
   std::uint64_t lineno = 1;
@@ -114,7 +132,8 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
       return col < static_cast<int>(f.size()) && parse_double(f[col], v) && std::isfinite(v);
     };
     if (cmi) {
-      const std::string_view id = seq_col < static_cast<int>(f.size()) ? f[seq_col] : std::string_view{};
+      const std::string_view id =
+          seq_col < static_cast<int>(f.size()) ? f[seq_col] : std::string_view{};
       if (!dev.sequence_id.empty()) {
         if (id != dev.sequence_id) {
           if (seq_filter_seen) break;  // sequences are contiguous: this one is over
@@ -137,8 +156,10 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     bool ok = true;
     double v = 0;
     for (int i = 0; i < 3 && ok; ++i) ok = get(acc[i], v), s.acc[i] = static_cast<float>(v);
-    for (std::size_t i = 0; i < gyro.size() && ok; ++i) ok = get(gyro[i], v), s.gyro[i] = static_cast<float>(v);
-    for (std::size_t i = 0; i < quat.size() && ok; ++i) ok = get(quat[i], v), s.quat[i] = static_cast<float>(v);
+    for (std::size_t i = 0; i < gyro.size() && ok; ++i)
+      ok = get(gyro[i], v), s.gyro[i] = static_cast<float>(v);
+    for (std::size_t i = 0; i < quat.size() && ok; ++i)
+      ok = get(quat[i], v), s.quat[i] = static_cast<float>(v);
     if (!ok) {
       bad("missing or non-numeric value");
       continue;

@@ -27,7 +27,7 @@ namespace primus::adapters {
 struct Recording {
   std::vector<Sample> samples;  ///< t_device_us = time column in µs, seq = row number
   std::uint64_t bad_rows = 0;
-  std::string first_bad_row;    ///< "line N: reason" of the first bad row, for the log
+  std::string first_bad_row;  ///< "line N: reason" of the first bad row, for the log
 };
 
 /// Throws std::runtime_error naming the file and, for a bad header, the missing column.

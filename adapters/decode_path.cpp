@@ -10,19 +10,23 @@ namespace primus::adapters {
 
 std::unique_ptr<codecs::Decoder> make_decoder(const DeviceConfig& dev, codecs::Sync start) {
   switch (dev.codec) {
-    case CodecKind::kNative: return std::make_unique<codecs::NativeDecoder>(start);
+    case CodecKind::kNative:
+      return std::make_unique<codecs::NativeDecoder>(start);
     case CodecKind::kCsv: {
       codecs::CsvOptions opt;
       opt.separator = dev.csv_separator.empty() ? ',' : dev.csv_separator[0];
       for (const auto& n : dev.csv_columns) {
         codecs::CsvColumn c{};
-        if (!codecs::parse_csv_column(n, c)) throw std::invalid_argument("unknown csv column \"" + n + "\"");
+        if (!codecs::parse_csv_column(n, c))
+          throw std::invalid_argument("unknown csv column \"" + n + "\"");
         opt.columns.push_back(c);
       }
       return std::make_unique<codecs::CsvLineDecoder>(std::move(opt), start);
     }
-    case CodecKind::kWitmotion: return std::make_unique<codecs::WitmotionDecoder>();
-    case CodecKind::kNone: break;
+    case CodecKind::kWitmotion:
+      return std::make_unique<codecs::WitmotionDecoder>();
+    case CodecKind::kNone:
+      break;
   }
   throw std::invalid_argument(std::string("adapter ") + to_string(dev.adapter) + " needs a codec");
 }

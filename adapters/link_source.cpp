@@ -77,7 +77,8 @@ void LinkSource::link_failed(const std::string& why) {
   if (!reported_lost_) {
     reported_lost_ = true;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "; retrying every %.2f s up to %.2f s", delay * 1e-9, dev_.reconnect_max_s);
+    std::snprintf(buf, sizeof buf, "; retrying every %.2f s up to %.2f s", delay * 1e-9,
+                  dev_.reconnect_max_s);
     report(SourceState::kLost, what_ + ": " + why + buf);
   }
   retry_timer_.expires_after(std::chrono::nanoseconds(delay));
@@ -100,7 +101,8 @@ void LinkSource::on_bytes(std::span<const std::uint8_t> bytes) {
 // Polls at a quarter of the timeout rather than re-arming a timer per read.
 void LinkSource::arm_idle() {
   if (idle_ns_ <= 0) return;
-  idle_timer_.expires_after(std::chrono::nanoseconds(std::max<std::int64_t>(idle_ns_ / 4, 10'000'000)));
+  idle_timer_.expires_after(
+      std::chrono::nanoseconds(std::max<std::int64_t>(idle_ns_ / 4, 10'000'000)));
   idle_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !running_ || !connected_) return;
     const std::int64_t silent = ctx_.clock.now_ns() - last_rx_ns_;

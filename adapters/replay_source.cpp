@@ -16,8 +16,11 @@ std::int64_t ReplaySource::virtual_ns(std::size_t i) const {
 void ReplaySource::start() {
   running_ = true;
   start_ns_ = ctx_.clock.now_ns();
-  std::string detail = "replaying " + dev_.path + " (" + std::to_string(rec_.samples.size()) + " samples";
-  if (rec_.bad_rows) detail += ", " + std::to_string(rec_.bad_rows) + " bad rows skipped, first at " + rec_.first_bad_row;
+  std::string detail =
+      "replaying " + dev_.path + " (" + std::to_string(rec_.samples.size()) + " samples";
+  if (rec_.bad_rows)
+    detail +=
+        ", " + std::to_string(rec_.bad_rows) + " bad rows skipped, first at " + rec_.first_bad_row;
   ctx_.on_state(SourceState::kConnected, detail + ")");
   tick();
 }

@@ -29,8 +29,8 @@ class ReplaySource final : public Source {
   SourceContext ctx_;
   boost::asio::steady_timer timer_;
   std::size_t next_ = 0;
-  std::uint64_t pass_ = 0;            ///< completed loops
-  std::int64_t pass_offset_us_ = 0;   ///< added to device times on later passes
+  std::uint64_t pass_ = 0;           ///< completed loops
+  std::int64_t pass_offset_us_ = 0;  ///< added to device times on later passes
   std::int64_t start_ns_ = 0;
   bool running_ = false;
   SourceStats stats_;

@@ -51,7 +51,9 @@ void SerialSource::open_link() {
   port_.set_option(sp::baud_rate(static_cast<unsigned>(dev_.baud)), ec);
   if (!ec) port_.set_option(sp::character_size(static_cast<unsigned>(dev_.data_bits)), ec);
   if (!ec) port_.set_option(sp::parity(parity), ec);
-  if (!ec) port_.set_option(sp::stop_bits(dev_.stop_bits == 2 ? sp::stop_bits::two : sp::stop_bits::one), ec);
+  if (!ec)
+    port_.set_option(sp::stop_bits(dev_.stop_bits == 2 ? sp::stop_bits::two : sp::stop_bits::one),
+                     ec);
   if (!ec) port_.set_option(sp::flow_control(flow), ec);
   if (ec) {
     link_failed("cannot configure: " + ec.message());
@@ -68,13 +70,14 @@ void SerialSource::close_link() noexcept {
 }
 
 void SerialSource::read() {
-  port_.async_read_some(asio::buffer(rx_), [this, gen = generation_](const boost::system::error_code& ec,
-                                                                      std::size_t n) {
+  port_.async_read_some(asio::buffer(rx_), [this, gen = generation_](
+                                               const boost::system::error_code& ec, std::size_t n) {
     if (gen != generation_ || !running()) return;
     if (n > 0) on_bytes({rx_.data(), n});
     if (gen != generation_ || !running()) return;  // a callback stopped us
     if (ec) {
-      link_failed(ec == asio::error::eof ? "device closed (end of file)" : "read error: " + ec.message());
+      link_failed(ec == asio::error::eof ? "device closed (end of file)"
+                                         : "read error: " + ec.message());
       return;
     }
     read();

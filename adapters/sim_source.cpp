@@ -17,10 +17,14 @@ struct Motion {
 
 double gesture_duration(int g) {
   switch (g) {
-    case 0: return 1.6;  // wave
-    case 1: return 2.0;  // circle
-    case 2: return 1.2;  // shake
-    default: return 1.0; // tap
+    case 0:
+      return 1.6;  // wave
+    case 1:
+      return 2.0;  // circle
+    case 2:
+      return 1.2;  // shake
+    default:
+      return 1.0;  // tap
   }
 }
 
@@ -108,7 +112,8 @@ Sample SimDevice::next() {
   // Integrate orientation over one step (body-frame rate: q <- q * exp(omega dt / 2)).
   if (k_ > 0) {
     const double angle = m.omega.norm() * dt;
-    if (angle > 0) q_ = (q_ * Eigen::Quaterniond(Eigen::AngleAxisd(angle, m.omega.normalized()))).normalized();
+    if (angle > 0)
+      q_ = (q_ * Eigen::Quaterniond(Eigen::AngleAxisd(angle, m.omega.normalized()))).normalized();
   }
   // Specific force in the body frame: gravity reaction (+g up) plus motion, plus noise.
   Eigen::Vector3d f = q_.conjugate() * Eigen::Vector3d(0, 0, kG) + m.lin;
@@ -138,7 +143,8 @@ SimSource::SimSource(const DeviceConfig& dev, std::uint32_t index, SourceContext
       timer_(ctx_.io),
       period_ns_(static_cast<std::int64_t>(1e9 / dev.rate_hz)),
       phase_ns_(static_cast<std::int64_t>(
-          std::mt19937_64(dev.seed != 0 ? dev.seed : std::hash<std::string>{}(dev.id))() % 1'000'000'000)) {}
+          std::mt19937_64(dev.seed != 0 ? dev.seed : std::hash<std::string>{}(dev.id))() %
+          1'000'000'000)) {}
 
 void SimSource::start() {
   running_ = true;
@@ -172,7 +178,8 @@ void SimSource::tick() {
     ctx_.on_sample(s);
     due = start_ns_ + static_cast<std::int64_t>(gen_.sim_time_s() * 1e9);
   }
-  timer_.expires_after(std::chrono::nanoseconds(std::max<std::int64_t>(due - ctx_.clock.now_ns(), 0)));
+  timer_.expires_after(
+      std::chrono::nanoseconds(std::max<std::int64_t>(due - ctx_.clock.now_ns(), 0)));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) tick();
   });

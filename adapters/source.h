@@ -27,14 +27,14 @@ const char* to_string(SourceState s) noexcept;
 
 /// Counters of one source; monotonically increasing for the source's life.
 struct SourceStats {
-  std::uint64_t samples = 0;         ///< samples delivered
-  std::uint64_t bytes = 0;           ///< bytes read (byte transports)
-  std::uint64_t decode_errors = 0;   ///< frames/lines/rows dropped: the sum of `drops`
-  std::uint64_t reconnects = 0;      ///< links re-established after an outage
-  std::uint64_t outages = 0;         ///< times an established link was lost
-  std::int64_t downtime_ns = 0;      ///< total length of finished outages (lost -> connected)
-  std::int64_t last_outage_ns = 0;   ///< length of the last finished outage
-  std::uint64_t garbage_bytes = 0;   ///< bytes skipped while hunting for a frame
+  std::uint64_t samples = 0;        ///< samples delivered
+  std::uint64_t bytes = 0;          ///< bytes read (byte transports)
+  std::uint64_t decode_errors = 0;  ///< frames/lines/rows dropped: the sum of `drops`
+  std::uint64_t reconnects = 0;     ///< links re-established after an outage
+  std::uint64_t outages = 0;        ///< times an established link was lost
+  std::int64_t downtime_ns = 0;     ///< total length of finished outages (lost -> connected)
+  std::int64_t last_outage_ns = 0;  ///< length of the last finished outage
+  std::uint64_t garbage_bytes = 0;  ///< bytes skipped while hunting for a frame
   std::array<std::uint64_t, codecs::kDropReasonCount> drops{};  ///< per codecs::DropReason
   /// udp only: frames or datagrams on this device's socket that no configured device claimed
   /// (unknown device id or sender, or undecodable before the id was known). Shared: every

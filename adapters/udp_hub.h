@@ -26,7 +26,8 @@ class UdpHub : public std::enable_shared_from_this<UdpHub> {
   static constexpr int kMaxPerWake = 256;
 
   /// Binds now; throws std::runtime_error naming the address.
-  UdpHub(boost::asio::io_context& io, const std::string& bind, int rcvbuf_bytes, const TimeSource& clock);
+  UdpHub(boost::asio::io_context& io, const std::string& bind, int rcvbuf_bytes,
+         const TimeSource& clock);
   ~UdpHub();
   UdpHub(const UdpHub&) = delete;
   UdpHub& operator=(const UdpHub&) = delete;
@@ -50,8 +51,8 @@ class UdpHub : public std::enable_shared_from_this<UdpHub> {
 
   void arm();
   void drain();
-  void dispatch(const std::uint8_t* data, std::size_t n, const sockaddr_storage& from, bool truncated,
-                std::int64_t now);
+  void dispatch(const std::uint8_t* data, std::size_t n, const sockaddr_storage& from,
+                bool truncated, std::int64_t now);
 
   boost::asio::ip::udp::socket socket_;
   const TimeSource& clock_;
@@ -72,7 +73,7 @@ class UdpHub : public std::enable_shared_from_this<UdpHub> {
 
 /// Finds or creates the hub for an address on an io_context (an Asio service: one registry
 /// per io_context, no global state).
-std::shared_ptr<UdpHub> udp_hub_for(boost::asio::io_context& io, const std::string& bind, int rcvbuf_bytes,
-                                    const TimeSource& clock);
+std::shared_ptr<UdpHub> udp_hub_for(boost::asio::io_context& io, const std::string& bind,
+                                    int rcvbuf_bytes, const TimeSource& clock);
 
 }  // namespace primus::adapters

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 
 #include <boost/asio/execution_context.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -67,8 +67,12 @@ class UdpHubRegistry final : public asio::execution_context::service {
 
 // ---- UdpHub ---------------------------------------------------------------------------------
 
-UdpHub::UdpHub(asio::io_context& io, const std::string& bind, int rcvbuf_bytes, const TimeSource& clock)
-    : socket_(io), clock_(clock), bind_(bind), storage_(static_cast<std::size_t>(kBatch) * kMaxDatagram) {
+UdpHub::UdpHub(asio::io_context& io, const std::string& bind, int rcvbuf_bytes,
+               const TimeSource& clock)
+    : socket_(io),
+      clock_(clock),
+      bind_(bind),
+      storage_(static_cast<std::size_t>(kBatch) * kMaxDatagram) {
   std::string host;
   std::uint16_t port = 0;
   boost::system::error_code ec;
@@ -131,20 +135,24 @@ UdpHub::SenderKey UdpHub::key_of(const sockaddr_storage& ss) noexcept {
 void UdpHub::attach(UdpSource* s, const DeviceConfig& dev) {
   if (dev.id_from == IdFrom::kSender) {
     SenderKey k;
-    if (!parse_sender(dev.udp_sender, k)) throw std::runtime_error("bad udp_sender " + dev.udp_sender);
+    if (!parse_sender(dev.udp_sender, k))
+      throw std::runtime_error("bad udp_sender " + dev.udp_sender);
     if (!by_sender_.emplace(k, s).second)
       throw std::runtime_error("udp_sender " + dev.udp_sender + " already used on " + bind_);
   } else {
     if (!by_id_.emplace(static_cast<std::uint32_t>(dev.device_id), s).second)
-      throw std::runtime_error("device_id " + std::to_string(dev.device_id) + " already used on " + bind_);
+      throw std::runtime_error("device_id " + std::to_string(dev.device_id) + " already used on " +
+                               bind_);
     if (!payload_decoder_) payload_decoder_ = make_decoder(dev, codecs::Sync::kAligned);
   }
   if (!armed_) arm();
 }
 
 void UdpHub::detach(UdpSource* s) noexcept {
-  for (auto it = by_sender_.begin(); it != by_sender_.end();) it = it->second == s ? by_sender_.erase(it) : std::next(it);
-  for (auto it = by_id_.begin(); it != by_id_.end();) it = it->second == s ? by_id_.erase(it) : std::next(it);
+  for (auto it = by_sender_.begin(); it != by_sender_.end();)
+    it = it->second == s ? by_sender_.erase(it) : std::next(it);
+  for (auto it = by_id_.begin(); it != by_id_.end();)
+    it = it->second == s ? by_id_.erase(it) : std::next(it);
 }
 
 void UdpHub::arm() {
@@ -187,8 +195,8 @@ void UdpHub::drain() {
   }
 }
 
-void UdpHub::dispatch(const std::uint8_t* data, std::size_t n, const sockaddr_storage& from, bool truncated,
-                      std::int64_t now) {
+void UdpHub::dispatch(const std::uint8_t* data, std::size_t n, const sockaddr_storage& from,
+                      bool truncated, std::int64_t now) {
   if (!by_sender_.empty()) {
     SenderKey k = key_of(from);
     auto it = by_sender_.find(k);
@@ -245,13 +253,12 @@ UdpSource::UdpSource(const DeviceConfig& dev, std::uint32_t index, SourceContext
       hub_(udp_hub_for(ctx_.io, dev.udp_bind, dev.udp_rcvbuf_bytes, ctx_.clock)),
       idle_timer_(ctx_.io),
       idle_ns_(static_cast<std::int64_t>(dev.idle_timeout_s * 1e9)) {
-  if (dev.id_from == IdFrom::kSender) own_path_ = std::make_unique<DecodePath>(dev, index, codecs::Sync::kAligned);
+  if (dev.id_from == IdFrom::kSender)
+    own_path_ = std::make_unique<DecodePath>(dev, index, codecs::Sync::kAligned);
   hub_->attach(this, dev_);
 }
 
-UdpSource::~UdpSource() {
-  hub_->detach(this);
-}
+UdpSource::~UdpSource() { hub_->detach(this); }
 
 int UdpSource::rcvbuf_bytes() const noexcept { return hub_->rcvbuf_bytes(); }
 
@@ -263,11 +270,13 @@ const SourceStats& UdpSource::stats() const {
 
 void UdpSource::start() {
   running_ = true;
-  const std::string from = dev_.id_from == IdFrom::kSender ? "datagrams from " + dev_.udp_sender
-                                                            : "device id " + std::to_string(dev_.device_id);
+  const std::string from = dev_.id_from == IdFrom::kSender
+                               ? "datagrams from " + dev_.udp_sender
+                               : "device id " + std::to_string(dev_.device_id);
   if (ctx_.on_state)
     ctx_.on_state(SourceState::kConnecting, "listening on udp " + dev_.udp_bind + " for " + from +
-                                                " (receive buffer " + std::to_string(hub_->rcvbuf_bytes()) + " bytes)");
+                                                " (receive buffer " +
+                                                std::to_string(hub_->rcvbuf_bytes()) + " bytes)");
   arm_idle();
 }
 
@@ -315,7 +324,8 @@ void UdpSource::deliver_datagram(std::span<const std::uint8_t> bytes, std::int64
 
 void UdpSource::arm_idle() {
   if (idle_ns_ <= 0) return;
-  idle_timer_.expires_after(std::chrono::nanoseconds(std::max<std::int64_t>(idle_ns_ / 4, 10'000'000)));
+  idle_timer_.expires_after(
+      std::chrono::nanoseconds(std::max<std::int64_t>(idle_ns_ / 4, 10'000'000)));
   idle_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !running_) return;
     const std::int64_t now = ctx_.clock.now_ns();

@@ -10,12 +10,12 @@ namespace primus::adapters::codecs {
 namespace {
 
 constexpr std::pair<const char*, CsvColumn> kNames[] = {
-    {"skip", CsvColumn::kSkip},     {"seq", CsvColumn::kSeq},       {"t_s", CsvColumn::kTimeS},
-    {"t_ms", CsvColumn::kTimeMs},   {"t_us", CsvColumn::kTimeUs},   {"device", CsvColumn::kDevice},
-    {"acc_x", CsvColumn::kAccX},    {"acc_y", CsvColumn::kAccY},    {"acc_z", CsvColumn::kAccZ},
-    {"gyro_x", CsvColumn::kGyroX},  {"gyro_y", CsvColumn::kGyroY},  {"gyro_z", CsvColumn::kGyroZ},
-    {"quat_w", CsvColumn::kQuatW},  {"quat_x", CsvColumn::kQuatX},  {"quat_y", CsvColumn::kQuatY},
-    {"quat_z", CsvColumn::kQuatZ},  {"mag_x", CsvColumn::kMagX},    {"mag_y", CsvColumn::kMagY},
+    {"skip", CsvColumn::kSkip},    {"seq", CsvColumn::kSeq},      {"t_s", CsvColumn::kTimeS},
+    {"t_ms", CsvColumn::kTimeMs},  {"t_us", CsvColumn::kTimeUs},  {"device", CsvColumn::kDevice},
+    {"acc_x", CsvColumn::kAccX},   {"acc_y", CsvColumn::kAccY},   {"acc_z", CsvColumn::kAccZ},
+    {"gyro_x", CsvColumn::kGyroX}, {"gyro_y", CsvColumn::kGyroY}, {"gyro_z", CsvColumn::kGyroZ},
+    {"quat_w", CsvColumn::kQuatW}, {"quat_x", CsvColumn::kQuatX}, {"quat_y", CsvColumn::kQuatY},
+    {"quat_z", CsvColumn::kQuatZ}, {"mag_x", CsvColumn::kMagX},   {"mag_y", CsvColumn::kMagY},
     {"mag_z", CsvColumn::kMagZ},
 };
 
@@ -71,10 +71,12 @@ CsvLineDecoder::CsvLineDecoder(CsvOptions opt, Sync start)
   if (all(CsvColumn::kQuatW, 4)) present_ |= kFieldQuat;
   if (all(CsvColumn::kMagX, 3)) present_ |= kFieldMag;
   if (seen & (1u << static_cast<unsigned>(CsvColumn::kSeq))) present_ |= kFieldSeq;
-  if (seen & ((1u << static_cast<unsigned>(CsvColumn::kTimeS)) | (1u << static_cast<unsigned>(CsvColumn::kTimeMs)) |
+  if (seen & ((1u << static_cast<unsigned>(CsvColumn::kTimeS)) |
+              (1u << static_cast<unsigned>(CsvColumn::kTimeMs)) |
               (1u << static_cast<unsigned>(CsvColumn::kTimeUs))))
     present_ |= kFieldTDevice;
-  if (!(present_ & kFieldAcc)) throw std::invalid_argument("csv columns must include acc_x, acc_y and acc_z");
+  if (!(present_ & kFieldAcc))
+    throw std::invalid_argument("csv columns must include acc_x, acc_y and acc_z");
 }
 
 void CsvLineDecoder::reset(Sync sync) noexcept {
@@ -88,7 +90,8 @@ void CsvLineDecoder::feed(std::span<const std::uint8_t> bytes, const FrameSink& 
   const char* p = reinterpret_cast<const char*>(bytes.data());
   const char* const end = p + bytes.size();
   while (p < end) {
-    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const auto* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     const char* stop = nl ? nl : end;
     const auto n = static_cast<std::size_t>(stop - p);
     if (hunting_) {
@@ -157,14 +160,16 @@ void CsvLineDecoder::parse_line(const char* line, std::size_t n, const FrameSink
   std::size_t col = 0;
   bool exhausted = false;
   for (; col < opt_.columns.size() && !exhausted; ++col) {
-    const auto* sep = static_cast<const char*>(std::memchr(p, opt_.separator, static_cast<std::size_t>(end - p)));
+    const auto* sep =
+        static_cast<const char*>(std::memchr(p, opt_.separator, static_cast<std::size_t>(end - p)));
     const char* fe = sep ? sep : end;
     const CsvColumn c = opt_.columns[col];
     double v = 0;
     std::uint64_t u = 0;
     bool ok = true;
     switch (c) {
-      case CsvColumn::kSkip: break;
+      case CsvColumn::kSkip:
+        break;
       case CsvColumn::kSeq:
         ok = to_u64(p, fe, u);
         s.seq = static_cast<std::uint32_t>(u);
@@ -186,10 +191,14 @@ void CsvLineDecoder::parse_line(const char* line, std::size_t n, const FrameSink
         ok = to_double(p, fe, v) && std::fabs(v) <= 3.4e38;
         const auto i = static_cast<int>(c);
         const auto f = static_cast<float>(v);
-        if (c <= CsvColumn::kAccZ) s.acc[i - static_cast<int>(CsvColumn::kAccX)] = f;
-        else if (c <= CsvColumn::kGyroZ) s.gyro[i - static_cast<int>(CsvColumn::kGyroX)] = f;
-        else if (c <= CsvColumn::kQuatZ) s.quat[i - static_cast<int>(CsvColumn::kQuatW)] = f;
-        else s.mag[i - static_cast<int>(CsvColumn::kMagX)] = f;
+        if (c <= CsvColumn::kAccZ)
+          s.acc[i - static_cast<int>(CsvColumn::kAccX)] = f;
+        else if (c <= CsvColumn::kGyroZ)
+          s.gyro[i - static_cast<int>(CsvColumn::kGyroX)] = f;
+        else if (c <= CsvColumn::kQuatZ)
+          s.quat[i - static_cast<int>(CsvColumn::kQuatW)] = f;
+        else
+          s.mag[i - static_cast<int>(CsvColumn::kMagX)] = f;
         break;
       }
     }

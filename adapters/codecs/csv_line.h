@@ -19,9 +19,25 @@
 namespace primus::adapters::codecs {
 
 enum class CsvColumn : std::uint8_t {
-  kSkip, kSeq, kTimeS, kTimeMs, kTimeUs, kDevice,
-  kAccX, kAccY, kAccZ, kGyroX, kGyroY, kGyroZ,
-  kQuatW, kQuatX, kQuatY, kQuatZ, kMagX, kMagY, kMagZ,
+  kSkip,
+  kSeq,
+  kTimeS,
+  kTimeMs,
+  kTimeUs,
+  kDevice,
+  kAccX,
+  kAccY,
+  kAccZ,
+  kGyroX,
+  kGyroY,
+  kGyroZ,
+  kQuatW,
+  kQuatX,
+  kQuatY,
+  kQuatZ,
+  kMagX,
+  kMagY,
+  kMagZ,
 };
 
 /// Parses a column name ("acc_x", "t_ms", "skip", ...); false if unknown.

@@ -14,7 +14,8 @@ inline std::uint32_t load_u32(const std::uint8_t* p) noexcept {
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
 }
 inline std::uint64_t load_u64(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint64_t>(load_u32(p)) | static_cast<std::uint64_t>(load_u32(p + 4)) << 32;
+  return static_cast<std::uint64_t>(load_u32(p)) | static_cast<std::uint64_t>(load_u32(p + 4))
+                                                       << 32;
 }
 inline void store_u32(std::uint8_t* p, std::uint32_t v) noexcept {
   p[0] = static_cast<std::uint8_t>(v);
@@ -96,7 +97,8 @@ void NativeDecoder::feed(std::span<const std::uint8_t> bytes, const FrameSink& s
   const std::uint8_t* p = bytes.data();
   const std::uint8_t* const end = p + bytes.size();
   while (p < end) {
-    const auto* z = static_cast<const std::uint8_t*>(std::memchr(p, 0, static_cast<std::size_t>(end - p)));
+    const auto* z =
+        static_cast<const std::uint8_t*>(std::memchr(p, 0, static_cast<std::size_t>(end - p)));
     const std::uint8_t* stop = z ? z : end;
     const auto n = static_cast<std::size_t>(stop - p);
     if (hunting_) {

@@ -152,7 +152,8 @@ void WitmotionDecoder::frame11(const FrameSink& sink) noexcept {
     case 0x50: {
       const unsigned yy = d[0], mo = d[1], dd = d[2], hh = d[3], mi = d[4], ss = d[5];
       const unsigned ms = static_cast<unsigned>(d[6] | (d[7] << 8));
-      if (mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && hh < 24 && mi < 60 && ss < 60 && ms < 1000) {
+      if (mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && hh < 24 && mi < 60 && ss < 60 &&
+          ms < 1000) {
         const std::int64_t days = days_from_civil(2000 + yy, mo, dd) - days_from_civil(2000, 1, 1);
         group_.t_device_us = ((days * 86400 + hh * 3600 + mi * 60 + ss) * 1000 + ms) * 1000;
         group_.fields |= kFieldTDevice;
@@ -160,15 +161,18 @@ void WitmotionDecoder::frame11(const FrameSink& sink) noexcept {
       break;
     }
     case 0x51:
-      for (int i = 0; i < 3; ++i) group_.acc[i] = static_cast<float>(i16(d + 2 * i) / 32768.0 * 16.0);
+      for (int i = 0; i < 3; ++i)
+        group_.acc[i] = static_cast<float>(i16(d + 2 * i) / 32768.0 * 16.0);
       group_.fields |= kFieldAcc;
       break;
     case 0x52:
-      for (int i = 0; i < 3; ++i) group_.gyro[i] = static_cast<float>(i16(d + 2 * i) / 32768.0 * 2000.0);
+      for (int i = 0; i < 3; ++i)
+        group_.gyro[i] = static_cast<float>(i16(d + 2 * i) / 32768.0 * 2000.0);
       group_.fields |= kFieldGyro;
       break;
     case 0x53:
-      for (int i = 0; i < 3; ++i) angle_deg_[i] = static_cast<float>(i16(d + 2 * i) / 32768.0 * 180.0);
+      for (int i = 0; i < 3; ++i)
+        angle_deg_[i] = static_cast<float>(i16(d + 2 * i) / 32768.0 * 180.0);
       group_angle_ = true;
       break;
     case 0x54:
@@ -179,7 +183,8 @@ void WitmotionDecoder::frame11(const FrameSink& sink) noexcept {
       for (int i = 0; i < 4; ++i) group_.quat[i] = static_cast<float>(i16(d + 2 * i) / 32768.0);
       group_.fields |= kFieldQuat;
       break;
-    default: break;  // pressure, GPS, port status...: valid, not used
+    default:
+      break;  // pressure, GPS, port status...: valid, not used
   }
   if (type == learned_max_) emit_group(sink);
 }

@@ -55,7 +55,8 @@ std::string slurp(const fs::path& p) {
 }
 
 /// Runs argv with stdout (and stderr) to `out`; returns the pid.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const std::vector<std::string>& env = {}) {
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& out,
+            const std::vector<std::string>& env = {}) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -94,7 +95,8 @@ bool wait_notify(int fd, const std::string& what, std::chrono::seconds timeout) 
   while (std::chrono::steady_clock::now() < end) {
     char buf[4096];
     const auto n = recv(fd, buf, sizeof buf, 0);
-    if (n > 0 && std::string(buf, static_cast<std::size_t>(n)).find(what) != std::string::npos) return true;
+    if (n > 0 && std::string(buf, static_cast<std::size_t>(n)).find(what) != std::string::npos)
+      return true;
   }
   return false;
 }
@@ -105,7 +107,8 @@ struct Window {
 };
 
 TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
-  const fs::path rec = fs::path(PRIMUS_SOURCE_DIR) / "../shared/data/iphone-sensorlogger/merged_100hz.csv";
+  const fs::path rec =
+      fs::path(PRIMUS_SOURCE_DIR) / "../shared/data/iphone-sensorlogger/merged_100hz.csv";
   if (!fs::exists(rec)) GTEST_SKIP() << "recording not available: " << rec;
   TempDir dir;
 
@@ -126,18 +129,19 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
       while (std::getline(ss, cell, ',')) v.push_back(std::stod(cell));
       ASSERT_EQ(v.size(), 15u);
       t_s.push_back(v[1]);
-      out << v[1] << "," << -(v[9] + v[12]) << "," << -(v[10] + v[13]) << "," << -(v[11] + v[14]) << "," << v[6]
-          << "," << v[7] << "," << v[8] << "\n";
+      out << v[1] << "," << -(v[9] + v[12]) << "," << -(v[10] + v[13]) << "," << -(v[11] + v[14])
+          << "," << v[6] << "," << v[7] << "," << v[8] << "\n";
     }
   }
   // Frames from the Python reference encoder.
   const fs::path frames_file = dir.path / "frames.bin";
-  const pid_t py = spawn({"/bin/sh", "-c",
-                          "exec /usr/bin/python3 '" + std::string(PRIMUS_SOURCE_DIR) +
-                              "/clients/python/primus_frame.py' from-csv '" + csv.string() +
-                              "' --acc acc_x,acc_y,acc_z --gyro gyr_x,gyr_y,gyr_z --device-id 4 > '" +
-                              frames_file.string() + "'"},
-                         dir.path / "encoder.log");
+  const pid_t py =
+      spawn({"/bin/sh", "-c",
+             "exec /usr/bin/python3 '" + std::string(PRIMUS_SOURCE_DIR) +
+                 "/clients/python/primus_frame.py' from-csv '" + csv.string() +
+                 "' --acc acc_x,acc_y,acc_z --gyro gyr_x,gyr_y,gyr_z --device-id 4 > '" +
+                 frames_file.string() + "'"},
+            dir.path / "encoder.log");
   ASSERT_EQ(wait_exit(py, 120s), 0) << slurp(dir.path / "encoder.log");
   const std::string bytes = slurp(frames_file);
   std::vector<std::string> frames;  // one wire frame each (the file starts with one 0x00)
@@ -162,16 +166,17 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
 
   const std::string endpoint = "ipc://" + (dir.path / "events.sock").string();
   const fs::path config = dir.path / "primusd.toml";
-  std::ofstream(config) << "[daemon]\nlog_level = \"info\"\nruntime_dir = \"" << dir.path.string()
-                        << "\"\nstate_dir = \"" << dir.path.string() << "\"\n"
-                        << "[model]\nthreads = 1\ndevice = \"cpu\"\n"
-                        << "[window]\nlength = 123\nhop = 10\n"
-                        << "[batcher]\nmax_batch = 4\nmax_delay_us = 2000\n"
-                        << "[events]\npublish_scores = true\n"
-                        << "[bus]\npublish = [\"" << endpoint << "\"]\n"
-                        << "[[devices]]\nid = \"replayed\"\nadapter = \"replay\"\npath = \"phone.csv\"\n"
-                        << "[[devices]]\nid = \"wrist\"\nadapter = \"serial\"\npath = \"" << port.string()
-                        << "\"\nbaud = 921600\ndevice_id = 4\nidle_timeout_s = 0\n";
+  std::ofstream(config)
+      << "[daemon]\nlog_level = \"info\"\nruntime_dir = \"" << dir.path.string()
+      << "\"\nstate_dir = \"" << dir.path.string() << "\"\n"
+      << "[model]\nthreads = 1\ndevice = \"cpu\"\n"
+      << "[window]\nlength = 123\nhop = 10\n"
+      << "[batcher]\nmax_batch = 4\nmax_delay_us = 2000\n"
+      << "[events]\npublish_scores = true\n"
+      << "[bus]\npublish = [\"" << endpoint << "\"]\n"
+      << "[[devices]]\nid = \"replayed\"\nadapter = \"replay\"\npath = \"phone.csv\"\n"
+      << "[[devices]]\nid = \"wrist\"\nadapter = \"serial\"\npath = \"" << port.string()
+      << "\"\nbaud = 921600\ndevice_id = 4\nidle_timeout_s = 0\n";
 
   const fs::path notify_path = dir.path / "notify.sock";
   const int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -190,7 +195,8 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
   sub.connect(endpoint);
 
   const fs::path log = dir.path / "primusd.log";
-  const pid_t d = spawn({PRIMUSD_PATH, "--config", config.string()}, log, {"NOTIFY_SOCKET=" + notify_path.string()});
+  const pid_t d = spawn({PRIMUSD_PATH, "--config", config.string()}, log,
+                        {"NOTIFY_SOCKET=" + notify_path.string()});
   ASSERT_GT(d, 0);
   ASSERT_TRUE(wait_notify(nfd, "READY=1", 120s)) << slurp(log);
 
@@ -200,12 +206,15 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
     const std::string sync(1, '\0');
     (void)!::write(master, sync.data(), 1);
     for (std::size_t i = 0; i < frames.size(); ++i) {
-      std::this_thread::sleep_until(t0 + std::chrono::microseconds(std::llround((t_s[i] - t_s[0]) * 1e6)));
+      std::this_thread::sleep_until(
+          t0 + std::chrono::microseconds(std::llround((t_s[i] - t_s[0]) * 1e6)));
       std::size_t off = 0;
       while (off < frames[i].size()) {
         const auto n = ::write(master, frames[i].data() + off, frames[i].size() - off);
-        if (n > 0) off += static_cast<std::size_t>(n);
-        else std::this_thread::sleep_for(1ms);
+        if (n > 0)
+          off += static_cast<std::size_t>(n);
+        else
+          std::this_thread::sleep_for(1ms);
       }
     }
   });
@@ -262,15 +271,18 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
   for (const auto& [seq, ws] : s) {
     ASSERT_TRUE(r.count(seq)) << "window " << seq << " only on the serial device";
     const auto& wr = r.at(seq);
-    for (const double off : {static_cast<double>(ws.start_us - wr.start_us), static_cast<double>(ws.end_us - wr.end_us)}) {
+    for (const double off : {static_cast<double>(ws.start_us - wr.start_us),
+                             static_cast<double>(ws.end_us - wr.end_us)}) {
       min_off = std::min(min_off, off);
       max_off = std::max(max_off, off);
     }
     if (std::getenv("PRIMUS_E2E_VERBOSE"))
-      std::cout << seq << " start " << ws.start_us - wr.start_us << " end " << ws.end_us - wr.end_us << " len "
-                << (ws.end_us - ws.start_us) << " vs " << (wr.end_us - wr.start_us) << "\n";
+      std::cout << seq << " start " << ws.start_us - wr.start_us << " end " << ws.end_us - wr.end_us
+                << " len " << (ws.end_us - ws.start_us) << " vs " << (wr.end_us - wr.start_us)
+                << "\n";
     ASSERT_EQ(ws.scores.size(), wr.scores.size());
-    for (std::size_t k = 0; k < ws.scores.size(); ++k) max_dscore = std::max(max_dscore, std::fabs(ws.scores[k] - wr.scores[k]));
+    for (std::size_t k = 0; k < ws.scores.size(); ++k)
+      max_dscore = std::max(max_dscore, std::fabs(ws.scores[k] - wr.scores[k]));
   }
   std::cout << "[ serial e2e ] " << s.size() << " serial windows vs " << r.size()
             << " replayed; window stamps differ by " << min_off << " .. " << max_off

@@ -14,8 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const char seps[] = {',', ';', '\t', ' '};
   CsvOptions opt;
   opt.separator = seps[data[1] % 4];
-  for (const char* n : {"device", "seq", "t_ms", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z", "skip",
-                        "quat_w", "quat_x", "quat_y", "quat_z", "mag_x", "mag_y", "mag_z"}) {
+  for (const char* n :
+       {"device", "seq", "t_ms", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z", "skip",
+        "quat_w", "quat_x", "quat_y", "quat_z", "mag_x", "mag_y", "mag_z"}) {
     CsvColumn c{};
     parse_csv_column(n, c);
     opt.columns.push_back(c);

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto sink = [&](const Decoded& d) {
     ++frames;
     // Every delivered frame is internally consistent.
-    if (!d.has_device_id || d.device_id > 0xFFFF || d.sample.t_device_us < 0 || (d.sample.fields & 0x0F) == 0)
+    if (!d.has_device_id || d.device_id > 0xFFFF || d.sample.t_device_us < 0 ||
+        (d.sample.fields & 0x0F) == 0)
       std::abort();
   };
   NativeDecoder stream(Sync::kHunt);

@@ -42,7 +42,8 @@ class FakeSerialDevice {
     cfmakeraw(&raw);
     int slave = -1;
     char name[128];
-    if (openpty(&master_, &slave, name, &raw, nullptr) != 0) throw std::runtime_error("openpty failed");
+    if (openpty(&master_, &slave, name, &raw, nullptr) != 0)
+      throw std::runtime_error("openpty failed");
     ::close(slave);  // the adapter opens its own; the pty lives while the master is open
     ::fcntl(master_, F_SETFL, ::fcntl(master_, F_GETFL) | O_NONBLOCK);
     std::error_code ec;
@@ -64,7 +65,8 @@ class FakeSerialDevice {
       const auto n = ::write(master_, b.data() + off, b.size() - off);
       if (n > 0) {
         off += static_cast<std::size_t>(n);
-      } else if (n < 0 && (errno == EAGAIN || errno == EIO)) {  // EIO: nobody has the slave open yet
+      } else if (n < 0 &&
+                 (errno == EAGAIN || errno == EIO)) {  // EIO: nobody has the slave open yet
         if (io.stopped()) io.restart();
         io.run_for(std::chrono::milliseconds(2));
       } else if (n < 0 && errno != EINTR) {

@@ -41,7 +41,8 @@ class FakeBluez {
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     const std::string script = std::string(PRIMUS_SOURCE_DIR) + "/tests/integration/fake_bluez.py";
-    char* argv[] = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>(script.c_str()), nullptr};
+    char* argv[] = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>(script.c_str()),
+                    nullptr};
     if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv, environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&fa);
     ::close(in[0]);
@@ -49,7 +50,8 @@ class FakeBluez {
     to_ = in[1];
     from_ = out[0];
     const std::string ready = line(120s);
-    if (ready.rfind("ready ", 0) != 0) throw std::runtime_error("fake BlueZ did not start: " + ready);
+    if (ready.rfind("ready ", 0) != 0)
+      throw std::runtime_error("fake BlueZ did not start: " + ready);
     address_ = ready.substr(6);
   }
   ~FakeBluez() {
@@ -72,7 +74,8 @@ class FakeBluez {
   /// Sends a command, returns the answer after "ok " (throws on "error").
   std::string command(const std::string& cmd) {
     const std::string l = cmd + "\n";
-    if (::write(to_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) throw std::runtime_error("write to helper");
+    if (::write(to_, l.data(), l.size()) != static_cast<ssize_t>(l.size()))
+      throw std::runtime_error("write to helper");
     const std::string r = line(60s);
     if (r.rfind("ok", 0) != 0) throw std::runtime_error(cmd + ": " + r);
     return r.size() > 3 ? r.substr(3) : "";
@@ -89,7 +92,8 @@ class FakeBluez {
         buf_.erase(0, nl + 1);
         return l;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
       if (left.count() <= 0) return "(timeout)";
       pollfd p{from_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -157,16 +161,19 @@ struct BleHarness {
     return d;
   }
   void make(const DeviceConfig& d) {
-    src = make_source(d, 1, SourceContext{io, SteadyTimeSource::instance(),
-                                          [this](const Sample& s) { samples.push_back(s); },
-                                          [this](SourceState s, const std::string& why) { states.emplace_back(s, why); }});
+    src = make_source(
+        d, 1,
+        SourceContext{
+            io, SteadyTimeSource::instance(), [this](const Sample& s) { samples.push_back(s); },
+            [this](SourceState s, const std::string& why) { states.emplace_back(s, why); }});
   }
   bool in_state(SourceState s) const { return !states.empty() && states.back().first == s; }
   std::string last_detail() const { return states.empty() ? "(none)" : states.back().second; }
   /// Sends bytes as notifications of random sizes (1..20 bytes split frames; up to 90 merge them).
   void notify(const std::vector<std::uint8_t>& b, std::mt19937& rng) {
     for (std::size_t off = 0; off < b.size();) {
-      const std::size_t n = std::min<std::size_t>(rng() % 3 == 0 ? 40 + rng() % 50 : 1 + rng() % 20, b.size() - off);
+      const std::size_t n =
+          std::min<std::size_t>(rng() % 3 == 0 ? 40 + rng() % 50 : 1 + rng() % 20, b.size() - off);
       bluez.command("notify " + hex(b.data() + off, n));
       off += n;
       io.run_for(0ms);
@@ -181,14 +188,18 @@ TEST(BleSource, ConnectsWritesTheCommandAndReassemblesNotifications) {
   d.ble_write_bytes = {0xff, 0xaa, 0x03, 0x08, 0x00};
   h.make(d);
   h.src->start();
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s)) << h.last_detail();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s))
+      << h.last_detail();
   EXPECT_NE(h.last_detail().find("AA:BB:CC:DD:EE:01"), std::string::npos) << h.last_detail();
   EXPECT_EQ(h.bluez.command("written"), "ffaa030800");
   EXPECT_EQ(h.bluez.command("connects"), "1");
 
   std::mt19937 rng(3);
   h.notify(frames(0, 40), rng);
-  ASSERT_TRUE(run_until(h.io, [&] { return h.samples.size() >= 40; }, 60s)) << h.samples.size();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.samples.size() >= 40; }, 60s))
+      << h.samples.size();
   for (std::uint32_t i = 0; i < 40; ++i) {
     ASSERT_EQ(h.samples[i].seq, i);
     EXPECT_FLOAT_EQ(h.samples[i].acc[0], static_cast<float>(i));
@@ -201,20 +212,28 @@ TEST(BleSource, LinkLossReconnectsAndCountsTheOutage) {
   BleHarness h;
   h.make(BleHarness::device());
   h.src->start();
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s)) << h.last_detail();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s))
+      << h.last_detail();
   std::mt19937 rng(5);
   h.notify(frames(0, 10), rng);
-  ASSERT_TRUE(run_until(h.io, [&] { return h.samples.size() >= 10; }, 60s));
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.samples.size() >= 10; }, 60s));
 
   const auto t0 = std::chrono::steady_clock::now();
   h.bluez.command("disconnect");
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kLost); }, 60s)) << h.last_detail();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kLost); }, 60s))
+      << h.last_detail();
   EXPECT_NE(h.last_detail().find("disconnected"), std::string::npos) << h.last_detail();
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s)) << h.last_detail();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s))
+      << h.last_detail();
   const auto t1 = std::chrono::steady_clock::now();
   EXPECT_EQ(h.bluez.command("connects"), "2");
   h.notify(frames(10, 10), rng);
-  ASSERT_TRUE(run_until(h.io, [&] { return h.samples.size() >= 20; }, 60s));
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.samples.size() >= 20; }, 60s));
   EXPECT_EQ(h.samples.back().seq, 19u);
   const auto& st = h.src->stats();
   EXPECT_EQ(st.outages, 1u);
@@ -233,7 +252,9 @@ TEST(BleSource, FindsTheDeviceByName) {
   d.ble_name = "PrimusBand";
   h.make(d);
   h.src->start();
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s)) << h.last_detail();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s))
+      << h.last_detail();
 }
 
 TEST(BleSource, WrongCharacteristicFailsTheAttemptAndKeepsRetrying) {
@@ -242,13 +263,17 @@ TEST(BleSource, WrongCharacteristicFailsTheAttemptAndKeepsRetrying) {
   d.ble_char_uuid = "0000abcd-0000-1000-8000-00805f9b34fb";
   h.make(d);
   h.src->start();
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kLost); }, 60s)) << h.last_detail();
-  EXPECT_NE(h.last_detail().find("has no characteristic 0000abcd"), std::string::npos) << h.last_detail();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kLost); }, 60s))
+      << h.last_detail();
+  EXPECT_NE(h.last_detail().find("has no characteristic 0000abcd"), std::string::npos)
+      << h.last_detail();
   // The adapter keeps trying after the backoff, reporting the loss once.
   auto* link = dynamic_cast<LinkSource*>(h.src.get());
   ASSERT_NE(link, nullptr);
-  ASSERT_TRUE(run_until(h.io, [&] { return link->backoff().attempts() >= 3; }, 60s));
-  EXPECT_EQ(h.states.size(), 2u);  // connecting, lost
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return link->backoff().attempts() >= 3; }, 60s));
+  EXPECT_EQ(h.states.size(), 2u);               // connecting, lost
   EXPECT_EQ(h.bluez.command("connects"), "1");  // later attempts find it still connected
 }
 

@@ -68,9 +68,11 @@ struct Harness {
     return d;
   }
   void make(const DeviceConfig& d) {
-    src = make_source(d, 2, SourceContext{io, SteadyTimeSource::instance(),
-                                          [this](const Sample& s) { samples.push_back(s); },
-                                          [this](SourceState s, const std::string& why) { states.emplace_back(s, why); }});
+    src = make_source(
+        d, 2,
+        SourceContext{
+            io, SteadyTimeSource::instance(), [this](const Sample& s) { samples.push_back(s); },
+            [this](SourceState s, const std::string& why) { states.emplace_back(s, why); }});
   }
   bool in_state(SourceState s) const { return !states.empty() && states.back().first == s; }
 };
@@ -80,7 +82,8 @@ TEST(SerialSource, FramesOnAPtyArriveAsSamples) {
   test::FakeSerialDevice dev(h.dir.path / "usb-primus-if00");
   h.make(h.device(dev.link()));
   h.src->start();
-  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); })) << h.states.size();
+  ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }))
+      << h.states.size();
   std::vector<std::uint8_t> bytes{0x00};
   const auto f = frames(0, 200);
   bytes.insert(bytes.end(), f.begin(), f.end());
@@ -111,7 +114,8 @@ TEST(SerialSource, GarbageAndRandomChunksOverARealPort) {
   std::vector<std::uint8_t> bytes{0x42, 0x13, 0x00};  // the tail of a frame sent before we listened
   int good = 0;
   for (int i = 0; i < 300; ++i) {
-    const auto f = frames(static_cast<std::uint32_t>(i), 1, i % 10 == 0 ? 2 : 1);  // every 10th: another device
+    const auto f = frames(static_cast<std::uint32_t>(i), 1,
+                          i % 10 == 0 ? 2 : 1);  // every 10th: another device
     bytes.insert(bytes.end(), f.begin(), f.end());
     good += i % 10 == 0 ? 0 : 1;
     if (i % 7 == 0) {  // line noise: random non-zero bytes, then a delimiter
@@ -183,8 +187,8 @@ TEST(SerialSource, UnplugAndReplugMidStreamReconnectsWithBackoffAndCountsTheOuta
   EXPECT_EQ(h.states[3].first, SourceState::kConnected);
   EXPECT_EQ(h.states.size(), 4u);  // one "lost" per outage, not one per retry
   std::cout << "[ serial ] outage " << st.last_outage_ns / 1e6 << " ms (unplugged for "
-            << std::chrono::duration<double, std::milli>(t_back - t_unplug).count() << " ms), " << attempts
-            << " retries before replug, lost reason: " << h.states[2].second << "\n";
+            << std::chrono::duration<double, std::milli>(t_back - t_unplug).count() << " ms), "
+            << attempts << " retries before replug, lost reason: " << h.states[2].second << "\n";
   h.src->stop();
 }
 
@@ -194,7 +198,8 @@ TEST(SerialSource, AbsentPortAtStartIsRetriedUntilItAppears) {
   h.make(h.device(link));
   h.src->start();
   ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kLost); }));
-  EXPECT_NE(h.states.back().second.find("No such file"), std::string::npos) << h.states.back().second;
+  EXPECT_NE(h.states.back().second.find("No such file"), std::string::npos)
+      << h.states.back().second;
   test::FakeSerialDevice dev(link);
   ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }));
   std::vector<std::uint8_t> b{0x00};
@@ -215,7 +220,8 @@ TEST(SerialSource, SilenceBeyondIdleTimeoutReopensThePort) {
   h.src->start();
   ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }));
   ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kLost); }));
-  EXPECT_NE(h.states.back().second.find("no data for"), std::string::npos) << h.states.back().second;
+  EXPECT_NE(h.states.back().second.find("no data for"), std::string::npos)
+      << h.states.back().second;
   ASSERT_TRUE(run_until(h.io, [&] { return h.in_state(SourceState::kConnected); }));
   EXPECT_EQ(h.src->stats().outages, 1u);
   EXPECT_EQ(h.src->stats().reconnects, 1u);

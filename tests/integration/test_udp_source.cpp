@@ -43,7 +43,9 @@ struct Client {
     ASSERT_EQ(::sendto(fd, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a),
               static_cast<ssize_t>(b.size()));
   }
-  void send(std::uint16_t to, const std::string& s) const { send(to, std::vector<std::uint8_t>(s.begin(), s.end())); }
+  void send(std::uint16_t to, const std::string& s) const {
+    send(to, std::vector<std::uint8_t>(s.begin(), s.end()));
+  }
 };
 
 /// A port nobody uses right now (bound to 0, read, released).
@@ -83,9 +85,11 @@ struct UdpHarness {
   }
   void add(const DeviceConfig& d) {
     const auto i = static_cast<std::uint32_t>(sources.size());
-    sources.push_back(make_source(d, i, SourceContext{io, SteadyTimeSource::instance(),
-                                                      [this](const Sample& s) { got[s.device].push_back(s); },
-                                                      [this, i](SourceState s, const std::string&) { states[i].push_back(s); }}));
+    sources.push_back(make_source(
+        d, i,
+        SourceContext{io, SteadyTimeSource::instance(),
+                      [this](const Sample& s) { got[s.device].push_back(s); },
+                      [this, i](SourceState s, const std::string&) { states[i].push_back(s); }}));
   }
   std::size_t total() {
     std::size_t n = 0;
@@ -100,7 +104,8 @@ TEST(UdpSource, SeveralDevicesOnOneSocketRoutedByFrameId) {
   for (auto& s : h.sources) s->start();
   Client c;
   for (std::uint32_t k = 0; k < 50; ++k)
-    for (std::uint16_t id = 10; id < 13; ++id) c.send(h.port, frame(id, k, k % 2 == 0));  // delimiter optional
+    for (std::uint16_t id = 10; id < 13; ++id)
+      c.send(h.port, frame(id, k, k % 2 == 0));  // delimiter optional
   // A gateway datagram with frames of two devices, an unknown id, and garbage.
   auto merged = frame(12, 50);
   const auto other = frame(10, 50);
@@ -118,7 +123,8 @@ TEST(UdpSource, SeveralDevicesOnOneSocketRoutedByFrameId) {
       EXPECT_EQ(h.got[dev][k].seq, k);
       EXPECT_FLOAT_EQ(h.got[dev][k].acc[0], static_cast<float>(10 + dev));
     }
-    EXPECT_EQ(h.states[dev], (std::vector<SourceState>{SourceState::kConnecting, SourceState::kConnected}));
+    EXPECT_EQ(h.states[dev],
+              (std::vector<SourceState>{SourceState::kConnecting, SourceState::kConnected}));
   }
   EXPECT_EQ(h.sources[0]->stats().unrouted, 2u);  // the unknown id and the garbage datagram
   EXPECT_EQ(h.sources[1]->stats().unrouted, 2u);  // shared by the socket's devices
@@ -136,8 +142,11 @@ TEST(UdpSource, SenderAddressRoutesToItsOwnCodec) {
   d.csv_columns = {"t_ms", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"};
   h.add(d);
   for (auto& s : h.sources) s->start();
-  for (int k = 0; k < 20; ++k) phone.send(h.port, std::to_string(k * 20) + ",0,0,9.8,0.1,0.2,0.3\n");
-  phone.send(h.port, std::string("400,0,0,9.8,0.1,0.2,0.3\n420,0,0,9.8,0.1,0.2,0.3"));  // two lines, no final \n
+  for (int k = 0; k < 20; ++k)
+    phone.send(h.port, std::to_string(k * 20) + ",0,0,9.8,0.1,0.2,0.3\n");
+  phone.send(
+      h.port,
+      std::string("400,0,0,9.8,0.1,0.2,0.3\n420,0,0,9.8,0.1,0.2,0.3"));  // two lines, no final \n
   phone.send(h.port, std::string("oops\n"));
   other.send(h.port, frame(1, 0));  // native from another sender: payload routing
   ASSERT_TRUE(run_until(h.io, [&] { return h.got[1].size() >= 22 && h.got[0].size() >= 1; }));
@@ -160,7 +169,8 @@ TEST(UdpSource, SilenceIsALostLinkAndResumingCountsTheOutage) {
   ASSERT_TRUE(run_until(h.io, [&] { return h.got[0].size() == 1; }));
   ASSERT_TRUE(run_until(h.io, [&] { return h.states[0].back() == SourceState::kLost; }));
   c.send(h.port, frame(1, 1));
-  ASSERT_TRUE(run_until(h.io, [&] { return h.states[0].back() == SourceState::kConnected && h.got[0].size() == 2; }));
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.states[0].back() == SourceState::kConnected && h.got[0].size() == 2; }));
   EXPECT_EQ(h.sources[0]->stats().outages, 1u);
   EXPECT_EQ(h.sources[0]->stats().reconnects, 1u);
   EXPECT_GT(h.sources[0]->stats().last_outage_ns, 200'000'000);
@@ -174,7 +184,9 @@ TEST(UdpSource, BindFailureNamesTheDeviceAndAddress) {
     h.add(d);
     FAIL() << "bound a foreign address";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("device dev: cannot listen on udp 192.0.2.1:9"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("device dev: cannot listen on udp 192.0.2.1:9"),
+              std::string::npos)
+        << e.what();
   }
 }
 

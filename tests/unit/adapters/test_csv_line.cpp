@@ -29,8 +29,9 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-const std::vector<std::string> kAll{"device", "seq", "t_ms", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y",
-                                    "gyro_z", "quat_w", "quat_x", "quat_y", "quat_z", "mag_x", "mag_y", "mag_z"};
+const std::vector<std::string> kAll{"device", "seq",    "t_ms",   "acc_x",  "acc_y",  "acc_z",
+                                    "gyro_x", "gyro_y", "gyro_z", "quat_w", "quat_x", "quat_y",
+                                    "quat_z", "mag_x",  "mag_y",  "mag_z"};
 
 TEST(CsvLine, ParsesEveryColumnKind) {
   CsvLineDecoder dec(options(kAll), Sync::kAligned);
@@ -66,13 +67,14 @@ TEST(CsvLine, BadLinesAreCountedAndSkipped) {
   CsvLineDecoder dec(options({"t_us", "acc_x", "acc_y", "acc_z"}), Sync::kAligned);
   Collect c;
   const std::string overlong(CsvLineDecoder::kMaxLine + 10, '1');
-  dec.feed(bytes("t,ax,ay,az\n"            // a header row: not numeric
-                 "1,2,3\n"                 // too few fields
-                 "2,1,nan,3\n"             // not finite
-                 "3,1,2,3x\n"              // trailing junk in a number
-                 "-4,1,2,3\n"              // negative time
-                 "\n# comment\n   \r\n"    // skipped, not counted
-                 + overlong + "\n"
+  dec.feed(bytes("t,ax,ay,az\n"          // a header row: not numeric
+                 "1,2,3\n"               // too few fields
+                 "2,1,nan,3\n"           // not finite
+                 "3,1,2,3x\n"            // trailing junk in a number
+                 "-4,1,2,3\n"            // negative time
+                 "\n# comment\n   \r\n"  // skipped, not counted
+                 + overlong +
+                 "\n"
                  "5,1,2,3\n"),
            c);
   ASSERT_EQ(c.got.size(), 1u);
@@ -108,14 +110,16 @@ TEST(CsvLine, DatagramLastLineNeedsNoNewline) {
 TEST(CsvLine, DecodingAllocatesNothing) {
   std::string text;
   for (int i = 0; i < 500; ++i) text += std::to_string(i) + ",0.1,0.2,9.8,0.01,0.02,0.03\n";
-  CsvLineDecoder dec(options({"seq", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"}), Sync::kAligned);
+  CsvLineDecoder dec(options({"seq", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"}),
+                     Sync::kAligned);
   std::size_t n = 0;
   auto count = [&n](const Decoded&) { ++n; };
   test::AllocationScope scope;
   for (std::size_t off = 0; off < text.size(); off += 61)
-    dec.feed(bytes(text.substr(0, 0)), count), dec.feed({reinterpret_cast<const std::uint8_t*>(text.data()) + off,
-                                                         std::min<std::size_t>(61, text.size() - off)},
-                                                        count);
+    dec.feed(bytes(text.substr(0, 0)), count),
+        dec.feed({reinterpret_cast<const std::uint8_t*>(text.data()) + off,
+                  std::min<std::size_t>(61, text.size() - off)},
+                 count);
   EXPECT_EQ(scope.count(), 0u);
   EXPECT_EQ(n, 500u);
 }

@@ -87,10 +87,13 @@ TEST(NativeFrame, KnownBytesMatchTheSpecification) {
   std::uint8_t payload[native::kMaxPayload];
   ASSERT_EQ(native::build_payload(f, payload), 32u);
   const Bytes head(payload, payload + 28);
-  EXPECT_EQ(head, (Bytes{0x01, 0x01, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0,
-                         0x00, 0x00, 0x80, 0x3F, 0, 0, 0, 0, 0x00, 0x00, 0x80, 0xBF}));
+  EXPECT_EQ(head, (Bytes{0x01, 0x01, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0,
+                         0,    0,    0,    0,    0,    0,    0x00, 0x00, 0x80, 0x3F,
+                         0,    0,    0,    0,    0x00, 0x00, 0x80, 0xBF}));
   const std::uint32_t crc = crc32c(payload, 28);
-  EXPECT_EQ(payload[28] | payload[29] << 8 | payload[30] << 16 | static_cast<std::uint32_t>(payload[31]) << 24, crc);
+  EXPECT_EQ(payload[28] | payload[29] << 8 | payload[30] << 16 |
+                static_cast<std::uint32_t>(payload[31]) << 24,
+            crc);
   const Bytes w = wire(f);
   EXPECT_EQ(w.back(), 0x00);
   EXPECT_EQ(std::count(w.begin(), w.end(), 0), 1);  // the only zero is the delimiter
@@ -185,8 +188,9 @@ TEST(NativeFrame, CountsEachKindOfBadFrameAndResumes) {
   const Bytes no_fields = rebuilt(1, 0x00, 0);
 
   Bytes s{0x00};
-  for (const Bytes* b : std::initializer_list<const Bytes*>{&good, &bad_crc, &good, &absurd, &good, &cobs_short, &too_short, &bad_version,
-                         &reserved, &wrong_len, &no_fields, &good})
+  for (const Bytes* b : std::initializer_list<const Bytes*>{
+           &good, &bad_crc, &good, &absurd, &good, &cobs_short, &too_short, &bad_version, &reserved,
+           &wrong_len, &no_fields, &good})
     s.insert(s.end(), b->begin(), b->end());
   NativeDecoder dec;
   const auto got = decode_all(dec, s);
@@ -254,7 +258,8 @@ TEST(NativeFrame, DecodingAllocatesNothing) {
   std::size_t n = 0;
   auto count = [&n](const Decoded&) { ++n; };
   test::AllocationScope scope;
-  for (std::size_t off = 0; off < s.size(); off += 97) dec.feed({s.data() + off, std::min<std::size_t>(97, s.size() - off)}, count);
+  for (std::size_t off = 0; off < s.size(); off += 97)
+    dec.feed({s.data() + off, std::min<std::size_t>(97, s.size() - off)}, count);
   EXPECT_EQ(scope.count(), 0u);
   EXPECT_EQ(n, 1000u);
 }

@@ -57,7 +57,7 @@ TEST(Witmotion, MergesOneCycleIntoOneSampleWithDocumentedScales) {
   ASSERT_EQ(c.got.size(), 3u);
   const Sample& x = c.got[0];
   EXPECT_EQ(x.fields, kFieldAcc | kFieldGyro | kFieldQuat);
-  EXPECT_NEAR(x.acc[2], 1.0, 1e-6);               // 2048 / 32768 * 16 g
+  EXPECT_NEAR(x.acc[2], 1.0, 1e-6);  // 2048 / 32768 * 16 g
   EXPECT_NEAR(x.gyro[2], 1475 / 32768.0 * 2000, 1e-3);
   EXPECT_NEAR(x.gyro[0], 1 / 32768.0 * 2000, 1e-6);
   EXPECT_NEAR(c.got[2].gyro[0], 3 / 32768.0 * 2000, 1e-6);
@@ -72,9 +72,11 @@ TEST(Witmotion, QuaternionFrameWinsOverAnglesAndTimeFrameSetsDeviceTime) {
   WitmotionDecoder dec;
   Collect c;
   // 2024-02-29 12:34:56.789
-  const Bytes time = f11(0x50, static_cast<std::int16_t>(24 | 2 << 8), static_cast<std::int16_t>(29 | 12 << 8),
-                         static_cast<std::int16_t>(34 | 56 << 8), 789);
-  const Bytes one = cat({time, f11(0x51, 100, 200, 300, 0), f11(0x53, 0, 0, 16384, 0), f11(0x59, 16384, 0, 0, -16384)});
+  const Bytes time =
+      f11(0x50, static_cast<std::int16_t>(24 | 2 << 8), static_cast<std::int16_t>(29 | 12 << 8),
+          static_cast<std::int16_t>(34 | 56 << 8), 789);
+  const Bytes one = cat({time, f11(0x51, 100, 200, 300, 0), f11(0x53, 0, 0, 16384, 0),
+                         f11(0x59, 16384, 0, 0, -16384)});
   dec.feed(cat({one, one}), c);
   ASSERT_EQ(c.got.size(), 2u);
   const Sample& s = c.got[0];
@@ -90,7 +92,8 @@ TEST(Witmotion, BadChecksumAndNoiseAreSkipped) {
   Collect c;
   Bytes broken = f11(0x52, 1, 2, 3, 4);
   broken[10] ^= 0xFF;
-  const Bytes s = cat({Bytes{0x01, 0x55, 0x00, 0x55}, cycle(), broken, Bytes{0x55, 0x55, 0x13}, cycle(), cycle()});
+  const Bytes s = cat(
+      {Bytes{0x01, 0x55, 0x00, 0x55}, cycle(), broken, Bytes{0x55, 0x55, 0x13}, cycle(), cycle()});
   dec.feed(s, c);
   EXPECT_EQ(c.got.size(), 3u);
   // The damaged frame, plus noise that looked like a header (0x55 0x55 is a valid start).
