@@ -115,17 +115,24 @@ void BleSource::close_link() noexcept {
   discovering_ = false;
   step_timer_.cancel();
   bus_timer_.cancel();
-  for (auto* s : slots_) sd_bus_slot_unref(s);  // cancels pending calls and matches
-  slots_.clear();
   if (bus_fd_.is_open()) {
     boost::system::error_code ec;
     bus_fd_.cancel(ec);
     (void)bus_fd_.release();  // the fd belongs to sd-bus
   }
   wait_read_ = wait_write_ = false;
-  if (bus_) {
-    sd_bus_close_unref(bus_);
-    bus_ = nullptr;
+  auto free_bus = [bus = bus_, slots = std::move(slots_)]() mutable {
+    for (auto* s : slots) sd_bus_slot_unref(s);  // cancels pending calls and matches
+    if (bus) sd_bus_close_unref(bus);
+  };
+  slots_.clear();
+  bus_ = nullptr;
+  if (in_process_) {
+    // Called from a callback that sd_bus_process is running (e.g. stop() from a sample sink):
+    // free the connection once that call has returned.
+    asio::post(ctx_.io, std::move(free_bus));
+  } else {
+    free_bus();
   }
   device_path_.clear();
   char_path_.clear();
@@ -145,7 +152,9 @@ void BleSource::pump() {
   if (!bus_) return;
   const auto gen = generation_;
   for (int i = 0; i < 1024; ++i) {  // bounded: let other io handlers run under a message flood
+    in_process_ = true;
     const int r = sd_bus_process(bus_, nullptr);
+    in_process_ = false;
     if (gen != generation_ || !bus_) return;
     if (r < 0) {
       fail_soon("D-Bus connection: " + errno_text(r));

@@ -78,6 +78,7 @@ class BleSource final : public LinkSource {
   bool wait_read_ = false;
   bool wait_write_ = false;
   bool failing_ = false;
+  bool in_process_ = false;  ///< inside sd_bus_process: the bus must not be freed now
   std::uint64_t generation_ = 0;
   Step step_ = Step::kIdle;
   bool discovering_ = false;

@@ -245,6 +245,31 @@ TEST(BleSource, LinkLossReconnectsAndCountsTheOutage) {
             << st.last_outage_ns / 1e6 << " ms\n";
 }
 
+TEST(BleSource, StopFromASampleCallbackDeliversNothingMore) {
+  BleHarness h;
+  auto d = BleHarness::device();
+  h.src = make_source(d, 1,
+                      SourceContext{h.io, SteadyTimeSource::instance(),
+                                    [&h](const Sample& s) {
+                                      h.samples.push_back(s);
+                                      if (h.samples.size() == 3) h.src->stop();
+                                    },
+                                    [&h](SourceState s, const std::string& why) {
+                                      h.states.emplace_back(s, why);
+                                    }});
+  h.src->start();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s))
+      << h.last_detail();
+  std::vector<std::uint8_t> ten = frames(0, 10);
+  h.bluez.command("notify " + hex(ten.data(), ten.size()));  // ten frames in one notification
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.samples.size() >= 3; }, 60s));
+  h.bluez.command("notify " + hex(ten.data(), ten.size()));
+  h.io.run_for(200ms);
+  EXPECT_EQ(h.samples.size(), 3u);
+}
+
 TEST(BleSource, FindsTheDeviceByName) {
   BleHarness h;
   auto d = BleHarness::device();
