@@ -10,15 +10,17 @@
 namespace primus::adapters {
 namespace {
 
+// Splits at `sep` outside double quotes (RFC 4180: a quoted field may hold the separator).
 void split(std::string_view line, char sep, std::vector<std::string_view>& out) {
   out.clear();
-  std::size_t pos = 0;
-  for (;;) {
-    const auto next = line.find(sep, pos);
-    out.push_back(
-        line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
-    if (next == std::string_view::npos) break;
-    pos = next + 1;
+  std::size_t start = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i <= line.size(); ++i) {
+    if (i < line.size() && line[i] == '"') quoted = !quoted;
+    if (i == line.size() || (line[i] == sep && !quoted)) {
+      out.push_back(line.substr(start, i - start));
+      start = i + 1;
+    }
   }
   for (auto& f : out) {
     while (!f.empty() && (f.front() == ' ' || f.front() == '"')) f.remove_prefix(1);
@@ -78,13 +80,17 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   std::vector<std::string> header(f.begin(), f.end());
 
   const bool cmi = dev.format == ReplayFormat::kCmi;
-  const std::string time_name = cmi ? "sequence_counter" : dev.time_column;
+  const bool capture = dev.format == ReplayFormat::kCapture;
+  const bool sequences = cmi || capture;
+  const std::string time_name = cmi ? "sequence_counter" : capture ? "t_s" : dev.time_column;
   const int t_col = find_col(header, time_name);
   if (t_col < 0)
     throw std::runtime_error(dev.path + ": no time column \"" + time_name + "\" in the header");
-  const int seq_col = cmi ? find_col(header, "sequence_id") : -1;
-  if (cmi && seq_col < 0)
-    throw std::runtime_error(dev.path + ": no sequence_id column (format = cmi)");
+  const std::string seq_name = cmi ? "sequence_id" : "capture_id";
+  const int seq_col = sequences ? find_col(header, seq_name) : -1;
+  if (sequences && seq_col < 0)
+    throw std::runtime_error(dev.path + ": no " + seq_name +
+                             " column (format = " + (cmi ? "cmi" : "capture") + ")");
   const bool wxyz = dev.quat_order == QuatOrder::kWxyz;
   const auto acc =
       resolve(header, dev.acc_columns, {{"acc_x", "acc_y", "acc_z"}, {"ax", "ay", "az"}}, dev.path,
@@ -107,6 +113,8 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   double to_us = 1e6;  // time_unit
   if (cmi)
     to_us = 1e6 / dev.rate_hz;
+  else if (capture)
+    to_us = 1e6;
   else if (dev.time_unit == "ms")
     to_us = 1e3;
   else if (dev.time_unit == "us")
@@ -118,7 +126,7 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   std::uint64_t lineno = 1;
   std::uint32_t row = 0;
   std::string current_seq;
-  std::int64_t seq_offset_us = 0;  // cmi: where the current sequence starts
+  std::int64_t seq_offset_us = 0;  // cmi, capture: where the current sequence starts
   std::int64_t last_t_us = 0;
   bool seq_filter_seen = false;
   while (std::getline(in, line)) {
@@ -131,7 +139,7 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     auto get = [&](int col, double& v) {
       return col < static_cast<int>(f.size()) && parse_double(f[col], v) && std::isfinite(v);
     };
-    if (cmi) {
+    if (sequences) {
       const std::string_view id =
           seq_col < static_cast<int>(f.size()) ? f[seq_col] : std::string_view{};
       if (!dev.sequence_id.empty()) {
@@ -172,8 +180,9 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     s.seq = row++;
     rec.samples.push_back(s);
   }
-  if (cmi && !dev.sequence_id.empty() && !seq_filter_seen)
-    throw std::runtime_error(dev.path + ": no rows of sequence_id \"" + dev.sequence_id + "\"");
+  if (sequences && !dev.sequence_id.empty() && !seq_filter_seen)
+    throw std::runtime_error(dev.path + ": no rows of " + seq_name + " \"" + dev.sequence_id +
+                             "\"");
   if (rec.samples.size() < 2) throw std::runtime_error(dev.path + ": fewer than 2 usable rows");
   return rec;
 }

@@ -13,6 +13,12 @@
 // sequence_id set only that sequence is read; otherwise all, in file order, each starting
 // max_gap_s + 1 s after the previous one ends, so the pipeline never forms a window across two.
 //
+// Format capture (what `primusctl captures export --format csv` writes, src/capture/export.h):
+// capture_id,label,device,i,t_s,t_device_us,t_host_ns,acc_x..z (m/s²),gyro_x..z (rad/s). Each
+// capture is a sequence timed by t_s, placed like CMI sequences; sequence_id picks one
+// capture_id. Set rate_hz to the capture rate (the model rate, 50 Hz by default).
+//
+// Fields may be quoted (RFC 4180): a separator inside quotes does not split.
 // Rows with a missing or non-numeric value in a used column (CMI has empty rot_* cells) are
 // skipped and counted.
 #include <cstdint>

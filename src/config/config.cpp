@@ -210,7 +210,7 @@ void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d
   r.get("ble_write_uuid", d.ble_write_uuid);
   r.get("ble_write_hex", d.ble_write_hex);
   r.get("ble_connect_timeout_s", d.ble_connect_timeout_s);
-  r.get_enum("format", d.format, {{"csv", ReplayFormat::kCsv}, {"cmi", ReplayFormat::kCmi}});
+  r.get_enum("format", d.format, {{"csv", ReplayFormat::kCsv}, {"cmi", ReplayFormat::kCmi}, {"capture", ReplayFormat::kCapture}});
   r.get("speed", d.speed);
   r.get("loop", d.loop);
   r.get("time_column", d.time_column);
@@ -687,8 +687,8 @@ void validate(Config& c, const std::filesystem::path& base) {
         check_cols("quat_columns", d.quat_columns, 4);
         static const std::set<std::string> units{"s", "ms", "us", "ns"};
         if (!units.count(d.time_unit)) fail(p + ".time_unit", quote(d.time_unit), "must be one of s, ms, us, ns");
-        if (d.format != ReplayFormat::kCmi && !d.sequence_id.empty())
-          fail(p + ".sequence_id", quote(d.sequence_id), "only applies to format = \"cmi\"");
+        if (d.format == ReplayFormat::kCsv && !d.sequence_id.empty())
+          fail(p + ".sequence_id", quote(d.sequence_id), "only applies to format = \"cmi\" or \"capture\"");
         break;
       }
       case AdapterKind::kSim: {

@@ -25,7 +25,7 @@ enum class AdapterKind { kSim, kReplay, kSerial, kUdp, kBle };
 enum class CodecKind { kNone, kNative, kCsv, kWitmotion };
 enum class Parity { kNone, kOdd, kEven };
 enum class FlowControl { kNone, kHardware, kSoftware };
-enum class ReplayFormat { kCsv, kCmi };
+enum class ReplayFormat { kCsv, kCmi, kCapture };
 enum class IdFrom { kPayload, kSender };
 enum class QuatOrder { kWxyz, kXyzw };
 enum class AccUnit { kMps2, kG };
@@ -151,7 +151,7 @@ struct DeviceConfig {
   std::vector<std::string> acc_columns{};   ///< replay: 3 names, or empty
   std::vector<std::string> gyro_columns{};  ///< replay: 3 names, or empty
   std::vector<std::string> quat_columns{};  ///< replay: 4 names in quat_order, or empty
-  std::string sequence_id;        ///< replay cmi: replay only this sequence (empty: all, in order)
+  std::string sequence_id;        ///< replay cmi / capture: only this sequence_id / capture_id
   std::uint64_t seed = 0;         ///< sim: random seed (0 = derived from the id)
   std::vector<std::string> gestures{};  ///< sim: which gestures it performs (empty: all)
 };

@@ -102,3 +102,40 @@ TEST(ReplayFormats, CsvTimeUnitAndSourceEndToEnd) {
 
 }  // namespace
 }  // namespace primus::adapters
+
+namespace primus::adapters {
+namespace {
+
+TEST(ReplayFormats, CaptureExportCsvIsReplayedCaptureByCapture) {
+  // As `primusctl captures export --format csv` writes it; a label with a comma is quoted.
+  std::string text =
+      "capture_id,label,device,i,t_s,t_device_us,t_host_ns,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_"
+      "z\n";
+  for (int c = 1; c <= 2; ++c)
+    for (int i = 0; i < 3; ++i)
+      text += std::to_string(c) + (c == 1 ? ",\"wave, left\"" : ",tap") + ",wrist," +
+              std::to_string(i) + "," + std::to_string(i * 0.02) + ",123,456," + std::to_string(c) +
+              ",0,9.8,0.1,0.2," + std::to_string(i) + "\n";
+  TempFile f(text);
+  DeviceConfig d;
+  d.id = "cap";
+  d.adapter = AdapterKind::kReplay;
+  d.format = ReplayFormat::kCapture;
+  d.path = f.path.string();
+  d.rate_hz = 50;
+  d.max_gap_s = 0.5;
+  const Recording r = read_csv_recording(d, 0);
+  ASSERT_EQ(r.samples.size(), 6u);
+  EXPECT_EQ(r.bad_rows, 0u);
+  EXPECT_EQ(r.samples[1].t_device_us, 20'000);
+  EXPECT_FLOAT_EQ(r.samples[0].acc[0], 1.0f);  // the quoted comma did not shift the columns
+  EXPECT_FLOAT_EQ(r.samples[2].gyro[2], 2.0f);
+  EXPECT_EQ(r.samples[3].t_device_us - r.samples[2].t_device_us, 1'500'000);
+  d.sequence_id = "2";
+  const Recording one = read_csv_recording(d, 0);
+  ASSERT_EQ(one.samples.size(), 3u);
+  EXPECT_FLOAT_EQ(one.samples[0].acc[0], 2.0f);
+}
+
+}  // namespace
+}  // namespace primus::adapters

@@ -175,7 +175,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ble_bad_uuid", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"not-a-uuid\"\n", "devices[0].ble_char_uuid = \"not-a-uuid\""},
         BadCase{"ble_bad_hex", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\nble_write_uuid = \"ffe9\"\nble_write_hex = \"ff a\"\n", "devices[0].ble_write_hex = \"ff a\""},
         BadCase{"ble_hex_without_uuid", "[[devices]]\nid = \"b\"\nadapter = \"ble\"\nble_name = \"x\"\nble_service_uuid = \"ffe5\"\nble_char_uuid = \"ffe4\"\nble_write_hex = \"ff\"\n", "devices[0].ble_write_hex = \"ff\": needs ble_write_uuid"},
-        BadCase{"replay_format", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/x\"\nformat = \"npz\"\n", "devices[0].format = \"npz\": must be one of csv, cmi"},
+        BadCase{"replay_format", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/x\"\nformat = \"npz\"\n", "devices[0].format = \"npz\": must be one of csv, cmi, capture"},
         BadCase{"replay_time_unit", "[[devices]]\nid = \"r\"\nadapter = \"replay\"\npath = \"/\"\ntime_unit = \"min\"\n", "devices[0].time_unit = \"min\": must be one of s, ms, us, ns"}),
     [](const ::testing::TestParamInfo<BadCase>& i) { return std::string(i.param.name); });
 
