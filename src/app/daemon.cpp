@@ -35,6 +35,16 @@ namespace primus::app {
 namespace asio = boost::asio;
 namespace {
 
+nlohmann::json source_json(const adapters::SourceStats& s) {
+  nlohmann::json drops = nlohmann::json::object();
+  for (std::size_t r = 0; r < adapters::codecs::kDropReasonCount; ++r) {
+    if (s.drops[r]) drops[adapters::codecs::to_string(static_cast<adapters::codecs::DropReason>(r))] = s.drops[r];
+  }
+  return {{"bytes", s.bytes},           {"reconnects", s.reconnects}, {"outages", s.outages},
+          {"downtime_ns", s.downtime_ns}, {"garbage_bytes", s.garbage_bytes}, {"unrouted", s.unrouted},
+          {"drops", drops}};
+}
+
 nlohmann::json summary_json(const RecentPercentiles::Summary& s) {
   return {{"n", s.n}, {"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}};
 }
@@ -458,6 +468,7 @@ std::string Daemon::Impl::status_json(std::string& summary) {
                     {"decode_errors", ss.decode_errors},
                     {"clock_offset_s", d.pipeline->clock_offset_s()},
                     {"clock_drift_ppm", d.pipeline->clock_drift_ppm()},
+                    {"source", source_json(ss)},
                     {"pipeline", counters_json(pc)}});
   }
   refresh_device_metrics();

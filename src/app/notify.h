@@ -1,5 +1,6 @@
 #pragma once
-// sd_notify(3) messages to the service manager. All functions are no-ops without NOTIFY_SOCKET,
+// sd_notify(3) messages to the service manager, sent without ever blocking (a full notify socket
+// drops the message). All functions are no-ops without NOTIFY_SOCKET,
 // so the daemon behaves the same outside systemd. Thread-safe.
 #include <chrono>
 #include <optional>

@@ -250,7 +250,9 @@ TEST_F(Fixture, ReplayToZeroMqReadyReloadAndCleanStop) {
       for (const auto& [label, p] : s.items()) sum += p.get<double>();
       EXPECT_NEAR(sum, 1.0, 1e-4);
       const auto ws = j.at("window_seq").get<std::uint64_t>();
-      if (scores[k] > 0) EXPECT_GT(ws, last_window_seq[k]);
+      if (scores[k] > 0) {
+        EXPECT_GT(ws, last_window_seq[k]);
+      }
       last_window_seq[k] = ws;
       ++scores[k];
     } else if (t == "status") {
@@ -406,7 +408,9 @@ TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
     const auto seq = s["window_seq"].get<std::uint64_t>();
     if (last_seq && seq != last_seq + 1) gap = true;
     last_seq = seq;
-    if (version == "swapped-v2") EXPECT_EQ(s["scores"].size(), 3u);
+    if (version == "swapped-v2") {
+      EXPECT_EQ(s["scores"].size(), 3u);
+    }
   }
   EXPECT_EQ(version, "swapped-v2") << slurp(log);
   EXPECT_FALSE(gap) << "a window was lost or reordered across the swap";
