@@ -1,15 +1,7 @@
 // End-to-end: start the real primusd on a temporary config with a replay device, wait for
 // READY=1 on a NOTIFY_SOCKET we own, subscribe over ZeroMQ, check what arrives, reload, stop.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -24,145 +16,16 @@
 
 #include "src/model/classifier.h"
 
-extern char** environ;
+#include "tests/e2e/e2e_support.h"
 
 namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "primus_e2e_XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-/// A unix datagram socket standing in for systemd's notify socket.
-class NotifySocket {
- public:
-  explicit NotifySocket(const fs::path& p) : path_(p) {
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", p.c_str());
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind notify");
-    timeval tv{0, 200000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~NotifySocket() { close(fd_); }
-  /// Wait for a datagram containing `what`; returns everything received meanwhile.
-  bool wait_for(const std::string& what, std::chrono::seconds timeout, std::string* seen = nullptr) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      char buf[4096];
-      const auto n = recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        std::string msg(buf, static_cast<std::size_t>(n));
-        all_ += msg + "\n";
-        if (msg.find(what) != std::string::npos) {
-          if (seen) *seen = all_;
-          return true;
-        }
-      }
-    }
-    if (seen) *seen = all_;
-    return false;
-  }
-
- private:
-  fs::path path_;
-  int fd_ = -1;
-  std::string all_;
-};
-
-/// A child process with stdout/stderr to a log file.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-        const fs::path& log) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    for (char** e = environ; *e; ++e) {
-      if (std::string(*e).rfind("NOTIFY_SOCKET=", 0) != 0) env_.emplace_back(*e);
-    }
-    for (const auto& e : extra_env) env_.push_back(e);
-    std::vector<char*> envp;
-    for (auto& e : env_) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    if (posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  /// Wait for exit; returns the exit code, or -1 on timeout / signal.
-  int wait(std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::vector<std::string> env_;
-};
-
-/// A minimal HTTP/1.0 GET over a plain socket: {status, body}; status 0 when it fails.
-std::pair<int, std::string> http_get(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return {0, "connect failed"};
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string resp;
-  char buf[4096];
-  for (;;) {
-    const auto n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    resp.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fd);
-  if (resp.rfind("HTTP/1.", 0) != 0 || resp.size() < 12) return {0, resp};
-  const auto body = resp.find("\r\n\r\n");
-  return {std::stoi(resp.substr(9, 3)), body == std::string::npos ? "" : resp.substr(body + 4)};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using primus::e2e::Child;
+using primus::e2e::http_get;
+using primus::e2e::NotifySocket;
+using primus::e2e::slurp;
+using primus::e2e::TempDir;
 
 /// 100 Hz recording with acc and gyro: a slow rotation with a burst of shaking.
 void write_recording(const fs::path& p, double seconds) {
@@ -189,8 +52,10 @@ struct Fixture : ::testing::Test {
         << "[batcher]\nmax_batch = 8\nmax_delay_us = 5000\n"
         << "[events]\nonset_threshold = " << threshold << "\npublish_scores = true\n"
         << "[bus]\npublish = [\"" << endpoint << "\"]\n"
-        << "[[devices]]\nid = \"rec1\"\nadapter = \"replay\"\npath = \"rec.csv\"\nspeed = 4.0\nloop = true\n"
-        << "[[devices]]\nid = \"rec2\"\nadapter = \"replay\"\npath = \"rec.csv\"\nspeed = 4.0\nloop = true\n"
+        << "[[devices]]\nid = \"rec1\"\nadapter = \"replay\"\npath = \"rec.csv\"\nspeed = "
+           "4.0\nloop = true\n"
+        << "[[devices]]\nid = \"rec2\"\nadapter = \"replay\"\npath = \"rec.csv\"\nspeed = "
+           "4.0\nloop = true\n"
         << extra;
   }
 };
@@ -201,8 +66,10 @@ TEST_F(Fixture, CheckConfigAcceptsGoodAndNamesTheBadKey) {
   Child ok({PRIMUSD_PATH, "--check-config", config.string()}, {}, dir.path / "ok.log");
   EXPECT_EQ(ok.wait(30s), 0) << slurp(dir.path / "ok.log");
 
-  std::ofstream(dir.path / "bad.toml") << "[window]\nlength = 100\n[[devices]]\nid = \"a\"\nadapter = \"sim\"\n";
-  Child bad({PRIMUSD_PATH, "--check-config", (dir.path / "bad.toml").string()}, {}, dir.path / "bad.log");
+  std::ofstream(dir.path / "bad.toml")
+      << "[window]\nlength = 100\n[[devices]]\nid = \"a\"\nadapter = \"sim\"\n";
+  Child bad({PRIMUSD_PATH, "--check-config", (dir.path / "bad.toml").string()}, {},
+            dir.path / "bad.log");
   EXPECT_EQ(bad.wait(30s), 1);
   EXPECT_NE(slurp(dir.path / "bad.log").find("window.length = 100"), std::string::npos)
       << slurp(dir.path / "bad.log");
@@ -222,7 +89,8 @@ TEST_F(Fixture, ReplayToZeroMqReadyReloadAndCleanStop) {
   sub.connect(endpoint);
 
   const fs::path log = dir.path / "primusd.log";
-  Child d({PRIMUSD_PATH, "--config", config.string()}, {"NOTIFY_SOCKET=" + notify_path.string()}, log);
+  Child d({PRIMUSD_PATH, "--config", config.string()}, {"NOTIFY_SOCKET=" + notify_path.string()},
+          log);
   ASSERT_GT(d.pid(), 0);
   std::string seen;
   ASSERT_TRUE(notify.wait_for("READY=1", 120s, &seen)) << seen << "\n" << slurp(log);
@@ -233,7 +101,8 @@ TEST_F(Fixture, ReplayToZeroMqReadyReloadAndCleanStop) {
   int status = 0;
   std::uint64_t last_window_seq[2] = {0, 0};
   const auto end = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < end && (scores[0] < 10 || scores[1] < 10 || status < 2)) {
+  while (std::chrono::steady_clock::now() < end &&
+         (scores[0] < 10 || scores[1] < 10 || status < 2)) {
     zmq::message_t topic, body;
     if (!sub.recv(topic)) continue;
     ASSERT_TRUE(sub.get(zmq::sockopt::rcvmore));
@@ -286,7 +155,8 @@ TEST_F(Fixture, ReplayToZeroMqReadyReloadAndCleanStop) {
   ASSERT_EQ(kill(d.pid(), SIGTERM), 0);
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(d.wait(20s), 0) << slurp(log);
-  const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double stop_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(notify.wait_for("STOPPING=1", 1s, &seen)) << seen;
   const std::string text = slurp(log);
   EXPECT_NE(text.find("SIGHUP: events.onset_threshold: 0.5 -> 0.7"), std::string::npos) << text;
@@ -339,18 +209,7 @@ TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
   primus::model::Classifier::random(info, 7, "cpu")->save((dir.path / "v2.safetensors").string());
 
   // A free loopback port for /metrics.
-  int port = 0;
-  {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    close(fd);
-  }
+  const int port = primus::e2e::free_tcp_port();
   const std::string metrics = "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n";
   write_config(0.5, metrics);
   const fs::path notify_path = dir.path / "notify.sock";
@@ -361,7 +220,8 @@ TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
   sub.set(zmq::sockopt::rcvtimeo, 200);
   sub.connect(endpoint);
   const fs::path log = dir.path / "primusd.log";
-  Child d({PRIMUSD_PATH, "--config", config.string()}, {"NOTIFY_SOCKET=" + notify_path.string()}, log);
+  Child d({PRIMUSD_PATH, "--config", config.string()}, {"NOTIFY_SOCKET=" + notify_path.string()},
+          log);
   std::string seen;
   ASSERT_TRUE(notify.wait_for("READY=1", 120s, &seen)) << slurp(log);
 
@@ -384,9 +244,10 @@ TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
 
   const auto m = http_get(port, "/metrics");
   EXPECT_EQ(m.first, 200);
-  for (const char* name : {"primusd_inference_windows_total", "primusd_window_latency_seconds_bucket",
-                           "primusd_device_samples_total{device=\"rec1\"}", "primusd_batcher_depth",
-                           "primusd_device_dropped_total{device=\"rec2\",reason=\"bad_quat\"}"}) {
+  for (const char* name :
+       {"primusd_inference_windows_total", "primusd_window_latency_seconds_bucket",
+        "primusd_device_samples_total{device=\"rec1\"}", "primusd_batcher_depth",
+        "primusd_device_dropped_total{device=\"rec2\",reason=\"bad_quat\"}"}) {
     EXPECT_NE(m.second.find(name), std::string::npos) << name << "\n" << m.second;
   }
 
@@ -416,7 +277,8 @@ TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
   EXPECT_FALSE(gap) << "a window was lost or reordered across the swap";
   ASSERT_EQ(kill(d.pid(), SIGTERM), 0);
   EXPECT_EQ(d.wait(20s), 0) << slurp(log);
-  EXPECT_NE(slurp(log).find("model swapped-v2 is live (was random-seed1)"), std::string::npos) << slurp(log);
+  EXPECT_NE(slurp(log).find("model swapped-v2 is live (was random-seed1)"), std::string::npos)
+      << slurp(log);
 }
 
 }  // namespace

@@ -4,14 +4,9 @@
 // pace. The same daemon also replays the same recording as a second device; the windows the
 // serial device forms (per-window score messages: window_seq, device-time stamps, scores)
 // must match the replay device's.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pty.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,77 +24,15 @@
 #include <vector>
 #include <zmq.hpp>
 
-extern char** environ;
+#include "tests/e2e/e2e_support.h"
 
 namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "primus_serial_e2e_XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Runs argv with stdout (and stderr) to `out`; returns the pid.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& out,
-            const std::vector<std::string>& env = {}) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("NOTIFY_SOCKET=", 0) != 0) envs.emplace_back(*e);
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : envs) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), envp.data()) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    int st = 0;
-    if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    std::this_thread::sleep_for(20ms);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -2;
-}
-
-/// Waits for a datagram on our NOTIFY_SOCKET containing `what`.
-bool wait_notify(int fd, const std::string& what, std::chrono::seconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    char buf[4096];
-    const auto n = recv(fd, buf, sizeof buf, 0);
-    if (n > 0 && std::string(buf, static_cast<std::size_t>(n)).find(what) != std::string::npos)
-      return true;
-  }
-  return false;
-}
+using primus::e2e::Child;
+using primus::e2e::NotifySocket;
+using primus::e2e::slurp;
+using primus::e2e::TempDir;
 
 struct Window {
   std::int64_t start_us = 0, end_us = 0;
@@ -110,7 +43,7 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
   const fs::path rec =
       fs::path(PRIMUS_SOURCE_DIR) / "../shared/data/iphone-sensorlogger/merged_100hz.csv";
   if (!fs::exists(rec)) GTEST_SKIP() << "recording not available: " << rec;
-  TempDir dir;
+  TempDir dir("primus_serial_e2e");
 
   // The IMU view of the phone recording: specific force = -(user acceleration + gravity).
   const fs::path csv = dir.path / "phone.csv";
@@ -135,14 +68,13 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
   }
   // Frames from the Python reference encoder.
   const fs::path frames_file = dir.path / "frames.bin";
-  const pid_t py =
-      spawn({"/bin/sh", "-c",
-             "exec /usr/bin/python3 '" + std::string(PRIMUS_SOURCE_DIR) +
-                 "/clients/python/primus_frame.py' from-csv '" + csv.string() +
-                 "' --acc acc_x,acc_y,acc_z --gyro gyr_x,gyr_y,gyr_z --device-id 4 > '" +
-                 frames_file.string() + "'"},
-            dir.path / "encoder.log");
-  ASSERT_EQ(wait_exit(py, 120s), 0) << slurp(dir.path / "encoder.log");
+  Child py({"/bin/sh", "-c",
+            "exec /usr/bin/python3 '" + std::string(PRIMUS_SOURCE_DIR) +
+                "/clients/python/primus_frame.py' from-csv '" + csv.string() +
+                "' --acc acc_x,acc_y,acc_z --gyro gyr_x,gyr_y,gyr_z --device-id 4 > '" +
+                frames_file.string() + "'"},
+           {}, dir.path / "encoder.log");
+  ASSERT_EQ(py.wait(120s), 0) << slurp(dir.path / "encoder.log");
   const std::string bytes = slurp(frames_file);
   std::vector<std::string> frames;  // one wire frame each (the file starts with one 0x00)
   for (std::size_t i = 1, start = 1; i < bytes.size(); ++i) {
@@ -179,13 +111,7 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
       << "\"\nbaud = 921600\ndevice_id = 4\nidle_timeout_s = 0\n";
 
   const fs::path notify_path = dir.path / "notify.sock";
-  const int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", notify_path.c_str());
-  ASSERT_EQ(bind(nfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  timeval tv{0, 200000};
-  setsockopt(nfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  NotifySocket notify(notify_path);
 
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
@@ -195,10 +121,10 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
   sub.connect(endpoint);
 
   const fs::path log = dir.path / "primusd.log";
-  const pid_t d = spawn({PRIMUSD_PATH, "--config", config.string()}, log,
-                        {"NOTIFY_SOCKET=" + notify_path.string()});
-  ASSERT_GT(d, 0);
-  ASSERT_TRUE(wait_notify(nfd, "READY=1", 120s)) << slurp(log);
+  Child d({PRIMUSD_PATH, "--config", config.string()}, {"NOTIFY_SOCKET=" + notify_path.string()},
+          log);
+  ASSERT_GT(d.pid(), 0);
+  ASSERT_TRUE(notify.wait_for("READY=1", 120s)) << slurp(log);
 
   // Feed the pty at the recording's pace from a thread; collect messages here.
   std::thread writer([&] {
@@ -223,9 +149,7 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   std::chrono::steady_clock::time_point quiet_since{};
   while (std::chrono::steady_clock::now() < deadline) {
-    // Keep reading the notify socket: a full socket would block the daemon's sd_notify.
-    for (char buf[4096]; recv(nfd, buf, sizeof buf, MSG_DONTWAIT) > 0;) {
-    }
+    notify.drain();  // status updates keep coming; a full socket would drop them
     zmq::message_t topic, body;
     if (!sub.recv(topic)) {
       // Done when the replay has ended, the writer is through and no window came for 3 s.
@@ -253,10 +177,9 @@ TEST(SerialE2e, WindowsFromTheSerialDeviceMatchTheReplayOfTheSameRecording) {
     quiet_since = std::chrono::steady_clock::now();
   }
   if (writer.joinable()) writer.join();
-  ASSERT_EQ(kill(d, SIGTERM), 0);
-  EXPECT_EQ(wait_exit(d, 30s), 0) << slurp(log);
+  ASSERT_EQ(kill(d.pid(), SIGTERM), 0);
+  EXPECT_EQ(d.wait(30s), 0) << slurp(log);
   ::close(master);
-  ::close(nfd);
 
   const auto& r = windows["replayed"];
   const auto& s = windows["wrist"];
