@@ -51,12 +51,12 @@ struct DaemonConfig {
 };
 
 struct ModelConfig {
-  std::string weights;             ///< safetensors file; empty: random weights (loud warning)
-  std::string device = "auto";     ///< auto | cpu | cuda | cuda:N
-  int threads = 1;                 ///< >= 1, intra-op threads of the inference thread
+  std::string weights;          ///< safetensors file; empty: random weights (loud warning)
+  std::string device = "auto";  ///< auto | cpu | cuda | cuda:N
+  int threads = 1;              ///< >= 1, intra-op threads of the inference thread
   EmbeddingChoice embedding = EmbeddingChoice::kMmcl;
   std::vector<std::string> labels{"null", "wave", "circle", "shake", "tap"};  ///< head classes
-  std::uint64_t seed = 1;          ///< seed for random weights
+  std::uint64_t seed = 1;  ///< seed for random weights
 };
 
 struct WindowConfig {
@@ -66,9 +66,9 @@ struct WindowConfig {
 };
 
 struct BatcherConfig {
-  int max_batch = 32;          ///< 1..1024
-  int max_delay_us = 10000;    ///< >= 0: longest a window waits for a batch to fill
-  int queue = 1024;            ///< windows, >= max_batch
+  int max_batch = 32;                ///< 1..1024
+  int max_delay_us = 5000;           ///< >= 0: longest a window waits for a batch to fill
+  int queue = 1024;                  ///< windows, >= max_batch
   int max_queue_delay_us = 1000000;  ///< windows older than this when a batch forms are expired
                                      ///< (dropped, counted); 0 = never
 };
@@ -82,7 +82,7 @@ struct EventsConfig {
   int min_duration_ms = 0;         ///< shorter gestures are discarded (counted)
   int refractory_ms = 500;         ///< after a gesture ends, the same label cannot start again
   std::string null_label = "null";
-  bool publish_scores = false;     ///< per-window score messages
+  bool publish_scores = false;  ///< per-window score messages
 };
 
 struct BusConfig {
@@ -91,7 +91,8 @@ struct BusConfig {
   int queue = 4096;                    ///< publisher thread's queue, >= 1
   bool allow_insecure_tcp = false;     ///< permit tcp:// binds off loopback without CURVE
   std::string curve_secret_key;        ///< server secret key file (Z85, 40 chars) enables CURVE
-  std::string curve_authorized_keys;   ///< file of client public keys (Z85, one per line); empty: any
+  std::string
+      curve_authorized_keys;  ///< file of client public keys (Z85, one per line); empty: any
 };
 
 /// Prometheus metrics and health over HTTP.
@@ -100,48 +101,49 @@ struct MetricsConfig {
 };
 
 struct DeviceConfig {
-  std::string id;                 ///< unique, [A-Za-z0-9_.-]{1,64}
+  std::string id;  ///< unique, [A-Za-z0-9_.-]{1,64}
   AdapterKind adapter = AdapterKind::kSim;
   CodecKind codec = CodecKind::kNone;
-  double rate_hz = 100.0;         ///< nominal rate of the device, > 0
+  double rate_hz = 100.0;  ///< nominal rate of the device, > 0
   QuatOrder quat_order = QuatOrder::kWxyz;
   AccUnit acc_unit = AccUnit::kMps2;
   GyroUnit gyro_unit = GyroUnit::kRadPerSec;
   GyroSource gyro_source = GyroSource::kAuto;
   AxisMap axis_map{};
-  double max_gap_s = 0.5;         ///< gaps longer than this reset the window, > 0
+  double max_gap_s = 0.5;  ///< gaps longer than this reset the window, > 0
   // adapter-specific (docs/config.md, docs/adapters.md)
-  std::string path;               ///< replay: file; serial: port (e.g. /dev/serial/by-id/...)
+  std::string path;  ///< replay: file; serial: port (e.g. /dev/serial/by-id/...)
   // codecs (serial, udp, ble). For these adapters `codec` defaults to native.
-  int device_id = -1;             ///< native/csv device id this entry accepts, 0..65535; -1: any
-                                  ///< (serial, ble). UDP with id_from = payload: required.
+  int device_id = -1;  ///< native/csv device id this entry accepts, 0..65535; -1: any
+                       ///< (serial, ble). UDP with id_from = payload: required.
   std::vector<std::string> csv_columns{};  ///< codec csv: one name per field (CsvColumn names)
-  std::string csv_separator = ",";  ///< codec csv: exactly one character
+  std::string csv_separator = ",";         ///< codec csv: exactly one character
   // serial
-  int baud = 115200;              ///< one of the standard rates, 50..4000000
-  int data_bits = 8;              ///< 5..8
+  int baud = 115200;  ///< one of the standard rates, 50..4000000
+  int data_bits = 8;  ///< 5..8
   Parity parity = Parity::kNone;
-  int stop_bits = 1;              ///< 1 or 2
+  int stop_bits = 1;  ///< 1 or 2
   FlowControl flow_control = FlowControl::kNone;
   // live links (serial, udp, ble)
   double reconnect_min_s = 0.25;  ///< first retry delay after a loss, > 0
   double reconnect_max_s = 8.0;   ///< retry delay cap (doubling from min), >= reconnect_min_s
-  double idle_timeout_s = 5.0;    ///< no bytes this long: serial/ble reconnect, udp reports lost; 0 = off
+  double idle_timeout_s =
+      5.0;  ///< no bytes this long: serial/ble reconnect, udp reports lost; 0 = off
   // udp
   std::string udp_bind = "0.0.0.0:9000";  ///< ADDRESS:PORT ([v6]:PORT); devices may share it
   IdFrom id_from = IdFrom::kPayload;      ///< how datagrams find this device
-  std::string udp_sender;         ///< id_from = sender: "ADDRESS" or "ADDRESS:PORT"
-  int udp_rcvbuf_bytes = 4 << 20;  ///< socket receive buffer asked for, >= 65536
+  std::string udp_sender;                 ///< id_from = sender: "ADDRESS" or "ADDRESS:PORT"
+  int udp_rcvbuf_bytes = 4 << 20;         ///< socket receive buffer asked for, >= 65536
   // ble (BlueZ over the system D-Bus)
   std::string ble_adapter = "hci0";
-  std::string ble_address;        ///< "AA:BB:CC:DD:EE:FF" (upper case after validation), or
-  std::string ble_name;           ///< the advertised name / alias (one of the two is required)
-  std::string ble_service_uuid;   ///< 128-bit lower-case UUID after validation (16-bit expanded)
-  std::string ble_char_uuid;      ///< notify characteristic
-  std::string ble_write_uuid;     ///< optional write characteristic
-  std::string ble_write_hex;      ///< bytes written there after each connect, e.g. "ff aa 03 08 00"
+  std::string ble_address;       ///< "AA:BB:CC:DD:EE:FF" (upper case after validation), or
+  std::string ble_name;          ///< the advertised name / alias (one of the two is required)
+  std::string ble_service_uuid;  ///< 128-bit lower-case UUID after validation (16-bit expanded)
+  std::string ble_char_uuid;     ///< notify characteristic
+  std::string ble_write_uuid;    ///< optional write characteristic
+  std::string ble_write_hex;     ///< bytes written there after each connect, e.g. "ff aa 03 08 00"
   std::vector<std::uint8_t> ble_write_bytes{};  ///< ble_write_hex decoded (filled by validation)
-  double ble_connect_timeout_s = 20.0;  ///< > 0
+  double ble_connect_timeout_s = 20.0;          ///< > 0
   // replay
   ReplayFormat format = ReplayFormat::kCsv;
   double speed = 1.0;             ///< replay: 1 = real time, N = N x, 0 = as fast as possible
@@ -151,8 +153,8 @@ struct DeviceConfig {
   std::vector<std::string> acc_columns{};   ///< replay: 3 names, or empty
   std::vector<std::string> gyro_columns{};  ///< replay: 3 names, or empty
   std::vector<std::string> quat_columns{};  ///< replay: 4 names in quat_order, or empty
-  std::string sequence_id;        ///< replay cmi / capture: only this sequence_id / capture_id
-  std::uint64_t seed = 0;         ///< sim: random seed (0 = derived from the id)
+  std::string sequence_id;  ///< replay cmi / capture: only this sequence_id / capture_id
+  std::uint64_t seed = 0;   ///< sim: random seed (0 = derived from the id)
   std::vector<std::string> gestures{};  ///< sim: which gestures it performs (empty: all)
 };
 
@@ -175,8 +177,7 @@ struct Config {
 /// file's directory. Throws ConfigError naming the key path.
 Config load_config(const std::filesystem::path& file);
 /// Same, from a string (relative paths resolved against `base_dir`).
-Config load_config_string(const std::string& toml_text,
-                          const std::filesystem::path& base_dir = {});
+Config load_config_string(const std::string& toml_text, const std::filesystem::path& base_dir = {});
 
 /// Keys that a SIGHUP may change on a running daemon; anything else needs a restart.
 /// Returns a human-readable list of changes ("events.threshold: 0.6 -> 0.7"), and fills
