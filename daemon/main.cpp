@@ -1,6 +1,6 @@
 // primusd: parse argv, load the config, run the daemon. All logic lives in the library.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -12,7 +12,8 @@
 
 namespace {
 std::string default_config() {
-  if (const char* dir = std::getenv("CONFIGURATION_DIRECTORY")) return std::string(dir) + "/primusd.toml";
+  if (const char* dir = std::getenv("CONFIGURATION_DIRECTORY"))
+    return std::string(dir) + "/primusd.toml";
   return "/etc/primusd/primusd.toml";
 }
 }  // namespace

@@ -18,39 +18,50 @@ int main(int argc, char** argv) {
   events->add_option("-e,--endpoint", ev.endpoints, "ZeroMQ endpoint(s) to connect to");
   events->add_option("-c,--config", ev.config, "take the endpoints from this config file");
   events->add_option("-d,--device", ev.devices, "only this device (repeatable)");
-  events->add_option("-t,--topic", ev.topics, "topic prefix: gesture, score, status, device (repeatable)");
+  events->add_option("-t,--topic", ev.topics,
+                     "topic prefix: gesture, score, status, device (repeatable)");
   events->add_flag("--json", ev.json, "print the raw JSON, one message per line");
   events->add_option("-n,--count", ev.count, "exit after this many messages (0 = never)");
-  events->add_option("--timeout", ev.timeout_s, "exit with status 2 after this many seconds without a message (0 = never)");
-  events->add_option("--curve-server-key", ev.curve_server_key, "server public key (Z85, or a file): connect with CURVE");
-  events->add_option("--curve-secret", ev.curve_client_secret, "file with this client's CURVE secret key (default: a fresh key)");
+  events->add_option("--timeout", ev.timeout_s,
+                     "exit with status 2 after this many seconds without a message (0 = never)");
+  events->add_option("--curve-server-key", ev.curve_server_key,
+                     "server public key (Z85, or a file): connect with CURVE");
+  events->add_option("--curve-secret", ev.curve_client_secret,
+                     "file with this client's CURVE secret key (default: a fresh key)");
 
   std::string keygen_prefix;
-  auto* keygen = app.add_subcommand("keygen", "make a CURVE key pair: PREFIX.secret and PREFIX.public");
+  auto* keygen =
+      app.add_subcommand("keygen", "make a CURVE key pair: PREFIX.secret and PREFIX.public");
   keygen->add_option("PREFIX", keygen_prefix, "path prefix of the two files")->required();
 
   primus::signal::Quat2GyroOptions qg;
   std::string qg_order = "wxyz";
   std::string qg_method = "centred";
-  auto* quat2gyro = app.add_subcommand("quat2gyro", "CSV of time + quaternion -> CSV of body angular velocity (rad/s)");
+  auto* quat2gyro = app.add_subcommand(
+      "quat2gyro", "CSV of time + quaternion -> CSV of body angular velocity (rad/s)");
   quat2gyro->add_option("--in", qg.in_path, "input CSV (- = stdin)")->required();
   quat2gyro->add_option("--out", qg.out_path, "output CSV t,gx,gy,gz (- = stdout)")->required();
   quat2gyro->add_option("--time-col", qg.time_col, "time column, seconds")->capture_default_str();
-  quat2gyro->add_option("--quat-cols", qg.quat_cols, "4 quaternion columns in --order (default qw,qx,qy,qz)")
+  quat2gyro
+      ->add_option("--quat-cols", qg.quat_cols,
+                   "4 quaternion columns in --order (default qw,qx,qy,qz)")
       ->delimiter(',')
       ->expected(4);
   quat2gyro->add_option("--order", qg_order, "quaternion component order")
       ->check(CLI::IsMember({"wxyz", "xyzw"}))
       ->capture_default_str();
-  quat2gyro->add_option("--method", qg_method, "rate estimate: centred, forward or backward difference")
+  quat2gyro
+      ->add_option("--method", qg_method, "rate estimate: centred, forward or backward difference")
       ->check(CLI::IsMember({"centred", "forward", "backward"}))
       ->capture_default_str();
 
   primus::model::EmbedOptions em;
   std::string em_output = "mmcl";
-  auto* embed = app.add_subcommand("embed", "run the PRIMUS encoder on one window CSV (6 columns, T >= 123 rows)");
+  auto* embed = app.add_subcommand(
+      "embed", "run the PRIMUS encoder on one window CSV (6 columns, T >= 123 rows)");
   embed->add_option("--weights", em.weights, "weight file (.safetensors)")->required();
-  embed->add_option("--in", em.input, "window CSV: acc x,y,z (m/s2), gyro x,y,z (rad/s)")->required();
+  embed->add_option("--in", em.input, "window CSV: acc x,y,z (m/s2), gyro x,y,z (rad/s)")
+      ->required();
   embed->add_option("--output", em_output, "which vector to print")
       ->check(CLI::IsMember({"emb", "ssl", "mmcl"}))
       ->capture_default_str();

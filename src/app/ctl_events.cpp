@@ -44,21 +44,23 @@ std::string format_message(const std::string& topic, const std::string& payload)
   if (j.is_discarded() || !j.is_object()) return topic + " (not JSON) " + payload;
   const std::string type = j.value("type", "");
   const auto now_wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
   const std::string ts = clock_str(j.value("t_wall_ns", static_cast<std::int64_t>(now_wall)));
   if (type == "gesture") {
-    return fmt::format("{} gesture  {:<12} {:<10} conf {:.2f}  {:.2f} s  {} windows  #{}  model {}", ts,
-                       j.value("device", ""), j.value("label", ""), j.value("confidence", 0.0),
+    return fmt::format("{} gesture  {:<12} {:<10} conf {:.2f}  {:.2f} s  {} windows  #{}  model {}",
+                       ts, j.value("device", ""), j.value("label", ""), j.value("confidence", 0.0),
                        j.value("duration_s", 0.0), j.value("windows", 0), j.value("seq", 0),
                        j.value("model_version", ""));
   }
   if (type == "score") {
-    return fmt::format("{} score    {:<12} window {:<6} best {:<10} {:.2f}", ts, j.value("device", ""),
-                       j.value("window_seq", 0), j.value("label", ""), j.value("confidence", 0.0));
+    return fmt::format("{} score    {:<12} window {:<6} best {:<10} {:.2f}", ts,
+                       j.value("device", ""), j.value("window_seq", 0), j.value("label", ""),
+                       j.value("confidence", 0.0));
   }
   if (type == "device") {
-    return fmt::format("{} device   {:<12} {} ({})", ts, j.value("device", ""), j.value("state", ""),
-                       j.value("detail", ""));
+    return fmt::format("{} device   {:<12} {} ({})", ts, j.value("device", ""),
+                       j.value("state", ""), j.value("detail", ""));
   }
   if (type == "status") {
     std::size_t connected = 0, total = 0;
@@ -73,9 +75,11 @@ std::string format_message(const std::string& topic, const std::string& payload)
     const auto& inf = j.contains("inference") ? j["inference"] : nlohmann::json::object();
     double p99 = 0;
     if (inf.contains("latency_ms")) p99 = inf["latency_ms"].value("p99", 0.0);
-    return fmt::format("{} status   {}/{} devices, {:.0f} samples/s, {:.1f} windows/s, mean batch {:.1f}, p99 {:.1f} ms, {} events",
-                       ts, connected, total, rate, inf.value("windows_per_s", 0.0), inf.value("mean_batch", 0.0), p99,
-                       inf.value("events", 0));
+    return fmt::format(
+        "{} status   {}/{} devices, {:.0f} samples/s, {:.1f} windows/s, mean batch {:.1f}, p99 "
+        "{:.1f} ms, {} events",
+        ts, connected, total, rate, inf.value("windows_per_s", 0.0), inf.value("mean_batch", 0.0),
+        p99, inf.value("events", 0));
   }
   return topic + " " + payload;
 }
@@ -87,7 +91,8 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
       Config cfg = opt.config.empty() ? Config{} : load_config(opt.config);
       endpoints = cfg.bus.publish;
       if (endpoints.empty())
-        endpoints.push_back("ipc://" + (std::filesystem::path(cfg.daemon.runtime_dir) / "events.sock").string());
+        endpoints.push_back(
+            "ipc://" + (std::filesystem::path(cfg.daemon.runtime_dir) / "events.sock").string());
     } catch (const std::exception& e) {
       err << "primusctl events: " << e.what() << "\n";
       return 1;
@@ -97,7 +102,8 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
   static const std::vector<std::string> known{"gesture", "score", "status", "device", "training"};
   for (const auto& t : topics) {
     if (std::find(known.begin(), known.end(), t) == known.end()) {
-      err << "primusctl events: --topic " << t << ": must be one of gesture, score, status, device, training\n";
+      err << "primusctl events: --topic " << t
+          << ": must be one of gesture, score, status, device, training\n";
       return 1;
     }
   }
@@ -119,9 +125,10 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
   sock.set(zmq::sockopt::linger, 0);
   if (!opt.curve_server_key.empty()) {
     try {
-      const std::string server = opt.curve_server_key.size() == 40 && !std::filesystem::exists(opt.curve_server_key)
-                                     ? opt.curve_server_key
-                                     : bus::read_curve_key_file(opt.curve_server_key);
+      const std::string server =
+          opt.curve_server_key.size() == 40 && !std::filesystem::exists(opt.curve_server_key)
+              ? opt.curve_server_key
+              : bus::read_curve_key_file(opt.curve_server_key);
       bus::CurveKeyPair me;
       if (opt.curve_client_secret.empty()) {
         me = bus::curve_keypair();
@@ -159,8 +166,11 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
       throw;
     }
     if (!(items[0].revents & ZMQ_POLLIN)) {
-      if (opt.timeout_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() > opt.timeout_s) {
-        err << "primusctl events: no message for " << opt.timeout_s << " s from " << fmt::format("{}", fmt::join(endpoints, ", ")) << "\n";
+      if (opt.timeout_s > 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() >
+              opt.timeout_s) {
+        err << "primusctl events: no message for " << opt.timeout_s << " s from "
+            << fmt::format("{}", fmt::join(endpoints, ", ")) << "\n";
         return 2;
       }
       continue;
@@ -193,7 +203,8 @@ int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err) 
     {
       std::ofstream f(sec, std::ios::trunc);
       if (!f) throw std::runtime_error("cannot write " + sec);
-      std::filesystem::permissions(sec, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+      std::filesystem::permissions(
+          sec, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
       f << "# primusd CURVE secret key (keep private)\n" << kp.secret_z85 << "\n";
     }
     std::ofstream(pub, std::ios::trunc) << kp.public_z85 << "\n";

@@ -10,13 +10,13 @@ namespace primus::app {
 struct EventsOptions {
   std::vector<std::string> endpoints;  ///< empty: from `config`, else the default ipc endpoint
   std::string config;
-  std::vector<std::string> devices;    ///< empty: all
-  std::vector<std::string> topics;     ///< empty: all (gesture, score, status, device)
+  std::vector<std::string> devices;  ///< empty: all
+  std::vector<std::string> topics;   ///< empty: all (gesture, score, status, device)
   bool json = false;
-  std::uint64_t count = 0;             ///< 0: run until interrupted
-  double timeout_s = 0;                ///< 0: wait forever
-  std::string curve_server_key;        ///< server public key (Z85 or a file holding it): CURVE on
-  std::string curve_client_secret;     ///< file with this client's secret key; empty: ephemeral
+  std::uint64_t count = 0;          ///< 0: run until interrupted
+  double timeout_s = 0;             ///< 0: wait forever
+  std::string curve_server_key;     ///< server public key (Z85 or a file holding it): CURVE on
+  std::string curve_client_secret;  ///< file with this client's secret key; empty: ephemeral
 };
 
 /// `primusctl keygen PREFIX`: writes PREFIX.secret (0600) and PREFIX.public. Returns exit status.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,11 +10,10 @@
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <pthread.h>
 
 #include <atomic>
-#include <mutex>
 #include <boost/asio/post.hpp>
+#include <mutex>
 #include <thread>
 #include <zmq.hpp>
 
@@ -38,26 +38,40 @@ namespace {
 nlohmann::json source_json(const adapters::SourceStats& s) {
   nlohmann::json drops = nlohmann::json::object();
   for (std::size_t r = 0; r < adapters::codecs::kDropReasonCount; ++r) {
-    if (s.drops[r]) drops[adapters::codecs::to_string(static_cast<adapters::codecs::DropReason>(r))] = s.drops[r];
+    if (s.drops[r])
+      drops[adapters::codecs::to_string(static_cast<adapters::codecs::DropReason>(r))] = s.drops[r];
   }
-  return {{"bytes", s.bytes},           {"reconnects", s.reconnects}, {"outages", s.outages},
-          {"downtime_ns", s.downtime_ns}, {"garbage_bytes", s.garbage_bytes}, {"unrouted", s.unrouted},
+  return {{"bytes", s.bytes},
+          {"reconnects", s.reconnects},
+          {"outages", s.outages},
+          {"downtime_ns", s.downtime_ns},
+          {"garbage_bytes", s.garbage_bytes},
+          {"unrouted", s.unrouted},
           {"drops", drops}};
 }
 
 nlohmann::json summary_json(const RecentPercentiles::Summary& s) {
-  return {{"n", s.n}, {"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}};
+  return {{"n", s.n},     {"mean", s.mean}, {"p50", s.p50},
+          {"p90", s.p90}, {"p99", s.p99},   {"max", s.max}};
 }
 
 nlohmann::json counters_json(const signal::PipelineCounters& c) {
-  return {{"samples_in", c.samples_in},         {"samples_used", c.samples_used},
-          {"dropped_duplicate", c.dropped_duplicate}, {"out_of_order", c.out_of_order},
-          {"samples_lost", c.samples_lost},     {"gaps_bridged", c.gaps_bridged},
-          {"gaps_reset", c.gaps_reset},         {"bad_quat", c.bad_quat},
-          {"quat_renormalised", c.quat_renormalised}, {"nan_dropped", c.nan_dropped},
-          {"missing_fields", c.missing_fields}, {"clock_jumps", c.clock_jumps},
-          {"restarts", c.restarts},             {"ring_overflow", c.ring_overflow},
-          {"frames_out", c.frames_out},         {"frames_interpolated", c.frames_interpolated},
+  return {{"samples_in", c.samples_in},
+          {"samples_used", c.samples_used},
+          {"dropped_duplicate", c.dropped_duplicate},
+          {"out_of_order", c.out_of_order},
+          {"samples_lost", c.samples_lost},
+          {"gaps_bridged", c.gaps_bridged},
+          {"gaps_reset", c.gaps_reset},
+          {"bad_quat", c.bad_quat},
+          {"quat_renormalised", c.quat_renormalised},
+          {"nan_dropped", c.nan_dropped},
+          {"missing_fields", c.missing_fields},
+          {"clock_jumps", c.clock_jumps},
+          {"restarts", c.restarts},
+          {"ring_overflow", c.ring_overflow},
+          {"frames_out", c.frames_out},
+          {"frames_interpolated", c.frames_interpolated},
           {"windows_out", c.windows_out}};
 }
 
@@ -130,16 +144,19 @@ void Daemon::Impl::start() {
     if (ep.rfind("ipc://", 0) == 0) {
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(ep.substr(6)).parent_path(), ec);
-      if (ec) throw std::runtime_error("cannot create the directory of " + ep + ": " + ec.message());
+      if (ec)
+        throw std::runtime_error("cannot create the directory of " + ep + ": " + ec.message());
     }
   }
   std::string curve_secret;
   if (!cfg.bus.curve_secret_key.empty()) {
     curve_secret = bus::read_curve_key_file(cfg.bus.curve_secret_key);
-    spdlog::info("bus: CURVE on; server public key {}", bus::curve_public_from_secret(curve_secret));
+    spdlog::info("bus: CURVE on; server public key {}",
+                 bus::curve_public_from_secret(curve_secret));
     if (!cfg.bus.curve_authorized_keys.empty()) {
       auto keys = bus::read_authorized_keys(cfg.bus.curve_authorized_keys);
-      spdlog::info("bus: {} authorized client key(s) from {}", keys.size(), cfg.bus.curve_authorized_keys);
+      spdlog::info("bus: {} authorized client key(s) from {}", keys.size(),
+                   cfg.bus.curve_authorized_keys);
       zap = std::make_unique<bus::ZapAuthenticator>(zmq_ctx, std::move(keys));
     }
   }
@@ -147,16 +164,18 @@ void Daemon::Impl::start() {
     if (ep.rfind("tcp://", 0) == 0 && curve_secret.empty())
       spdlog::warn("bus: {} is not encrypted (no bus.curve_secret_key)", ep);
   }
-  publisher = std::make_unique<bus::Publisher>(zmq_ctx, endpoints(), cfg.bus.sndhwm,
-                                               static_cast<std::size_t>(cfg.bus.queue), curve_secret);
+  publisher = std::make_unique<bus::Publisher>(
+      zmq_ctx, endpoints(), cfg.bus.sndhwm, static_cast<std::size_t>(cfg.bus.queue), curve_secret);
   for (const auto& ep : publisher->endpoints()) spdlog::info("publishing events on {}", ep);
 
   batcher = std::make_unique<inference::Batcher>(static_cast<std::size_t>(cfg.batcher.queue),
-                                                 cfg.batcher.max_batch, cfg.batcher.max_delay_us, clock,
-                                                 cfg.batcher.max_queue_delay_us);
+                                                 cfg.batcher.max_batch, cfg.batcher.max_delay_us,
+                                                 clock, cfg.batcher.max_queue_delay_us);
   engine = std::make_unique<inference::Engine>(
       cfg, *batcher,
-      [this](std::string topic, std::string json) { publisher->publish(std::move(topic), std::move(json)); },
+      [this](std::string topic, std::string json) {
+        publisher->publish(std::move(topic), std::move(json));
+      },
       clock);
   engine->start();  // loads the model on the inference thread; throws on failure
 
@@ -184,7 +203,8 @@ void Daemon::Impl::start() {
             spdlog::info("device {}: {} ({})", dev.id, dev.state, detail);
           }
           if (st != adapters::SourceState::kConnected) dev.pipeline->reset();
-          publisher->publish("device." + dev.id, events::device_state_json(dev.id, dev.state, detail));
+          publisher->publish("device." + dev.id,
+                             events::device_state_json(dev.id, dev.state, detail));
         }};
     d.source = adapters::make_source(cfg.devices[i], i, std::move(ctx));
   }
@@ -248,7 +268,8 @@ void Daemon::Impl::reload() {
     Config next = load_config(cfg.source);
     std::vector<std::string> restart;
     const auto changes = diff_live(cfg, next, restart);
-    if (changes.empty() && restart.empty()) spdlog::info("SIGHUP: {} unchanged", cfg.source.string());
+    if (changes.empty() && restart.empty())
+      spdlog::info("SIGHUP: {} unchanged", cfg.source.string());
     for (const auto& c : changes) spdlog::info("SIGHUP: {}", c);
     for (const auto& r : restart)
       spdlog::warn("SIGHUP: {} changed but needs a restart; keeping the running value", r);
@@ -331,14 +352,15 @@ void Daemon::Impl::refresh_device_metrics() {
     w.help(m.name, m.type, m.help);
     for (auto& d : devices) w.sample(m.name, fmt::format("device=\"{}\"", d.id), m.get(d));
   }
-  w.help("primusd_device_dropped_total", "counter", "Samples dropped or repaired by the pipeline, by reason.");
+  w.help("primusd_device_dropped_total", "counter",
+         "Samples dropped or repaired by the pipeline, by reason.");
   for (auto& d : devices) {
     const auto j = counters_json(d.pipeline->counters());
-    for (const char* reason : {"dropped_duplicate", "out_of_order", "samples_lost", "gaps_bridged", "gaps_reset",
-                               "bad_quat", "nan_dropped", "missing_fields", "clock_jumps", "restarts",
-                               "ring_overflow"}) {
-      w.sample("primusd_device_dropped_total", fmt::format("device=\"{}\",reason=\"{}\"", d.id, reason),
-               j[reason].get<double>());
+    for (const char* reason : {"dropped_duplicate", "out_of_order", "samples_lost", "gaps_bridged",
+                               "gaps_reset", "bad_quat", "nan_dropped", "missing_fields",
+                               "clock_jumps", "restarts", "ring_overflow"}) {
+      w.sample("primusd_device_dropped_total",
+               fmt::format("device=\"{}\",reason=\"{}\"", d.id, reason), j[reason].get<double>());
     }
   }
   std::lock_guard lk(device_metrics_mu);
@@ -360,34 +382,43 @@ std::string Daemon::Impl::render_metrics() {
   };
   gauge("primusd_ready", "1 once sources are open and the model is loaded.", ready.load() ? 1 : 0);
   gauge("primusd_batcher_depth", "Windows waiting for inference.", static_cast<double>(bs.depth));
-  counter("primusd_batcher_enqueued_total", "Windows queued for inference.", static_cast<double>(bs.enqueued));
+  counter("primusd_batcher_enqueued_total", "Windows queued for inference.",
+          static_cast<double>(bs.enqueued));
   counter("primusd_batcher_dropped_overload_total", "Windows dropped because the queue was full.",
           static_cast<double>(bs.dropped_overload));
-  counter("primusd_batcher_expired_total", "Windows dropped for waiting longer than max_queue_delay_us.",
+  counter("primusd_batcher_expired_total",
+          "Windows dropped for waiting longer than max_queue_delay_us.",
           static_cast<double>(bs.expired));
   counter("primusd_inference_windows_total", "Windows scored.", static_cast<double>(es.windows));
   counter("primusd_inference_batches_total", "Model calls.", static_cast<double>(es.batches));
-  counter("primusd_inference_failed_batches_total", "Model calls that failed.", static_cast<double>(es.failed_batches));
+  counter("primusd_inference_failed_batches_total", "Model calls that failed.",
+          static_cast<double>(es.failed_batches));
   counter("primusd_model_swaps_total", "Models swapped in.", static_cast<double>(es.swaps));
   counter("primusd_events_total", "Gesture events published.", static_cast<double>(es.events));
   counter("primusd_events_rejected_ambiguous_total", "Windows rejected by the margin rule.",
           static_cast<double>(es.rejected_ambiguous));
-  counter("primusd_events_too_short_total", "Gestures discarded for min_duration_ms.", static_cast<double>(es.too_short));
-  counter("primusd_bus_published_total", "Messages handed to ZeroMQ.", static_cast<double>(ps.published));
+  counter("primusd_events_too_short_total", "Gestures discarded for min_duration_ms.",
+          static_cast<double>(es.too_short));
+  counter("primusd_bus_published_total", "Messages handed to ZeroMQ.",
+          static_cast<double>(ps.published));
   counter("primusd_bus_dropped_total", "Messages dropped because the publisher queue was full.",
           static_cast<double>(ps.dropped_queue));
-  counter("primusd_bus_send_failed_total", "Messages ZeroMQ refused.", static_cast<double>(ps.send_failed));
+  counter("primusd_bus_send_failed_total", "Messages ZeroMQ refused.",
+          static_cast<double>(ps.send_failed));
   auto histogram = [&](const char* name, const char* help, const Histogram& h) {
     const auto s = h.snapshot();
     w.help(name, "histogram", help);
     for (std::size_t i = 0; i < s.bounds.size(); ++i)
-      w.sample(std::string(name) + "_bucket", fmt::format("le=\"{}\"", s.bounds[i]), static_cast<double>(s.cumulative[i]));
-    w.sample(std::string(name) + "_bucket", "le=\"+Inf\"", static_cast<double>(s.cumulative.back()));
+      w.sample(std::string(name) + "_bucket", fmt::format("le=\"{}\"", s.bounds[i]),
+               static_cast<double>(s.cumulative[i]));
+    w.sample(std::string(name) + "_bucket", "le=\"+Inf\"",
+             static_cast<double>(s.cumulative.back()));
     w.sample(std::string(name) + "_sum", "", s.sum);
     w.sample(std::string(name) + "_count", "", static_cast<double>(s.count));
   };
   const auto& h = engine->histograms();
-  histogram("primusd_window_latency_seconds", "Window complete to its messages handed to the bus.", h.latency_s);
+  histogram("primusd_window_latency_seconds", "Window complete to its messages handed to the bus.",
+            h.latency_s);
   histogram("primusd_batch_compute_seconds", "Model time per batch.", h.compute_s);
   histogram("primusd_window_queue_seconds", "Window complete to its batch formed.", h.queue_s);
   histogram("primusd_batch_size", "Windows per model call.", h.batch_size);
@@ -424,7 +455,8 @@ void Daemon::Impl::warn_about_drops(Device& d) {
   const auto& p = d.last_counters;
   std::string what;
   auto add = [&](const char* name, std::uint64_t now_v, std::uint64_t then_v) {
-    if (now_v > then_v) what += fmt::format("{}{} {}", what.empty() ? "" : ", ", now_v - then_v, name);
+    if (now_v > then_v)
+      what += fmt::format("{}{} {}", what.empty() ? "" : ", ", now_v - then_v, name);
   };
   // A reset() zeroes the counters: compare against zero then.
   const bool was_reset = c.samples_in < p.samples_in;
@@ -456,7 +488,8 @@ std::string Daemon::Impl::status_json(std::string& summary) {
     const auto& ss = d.source->stats();
     const auto& pc = d.pipeline->counters();
     warn_about_drops(d);
-    const double rate = dt > 0 ? static_cast<double>(ss.samples - d.samples_at_last_status) / dt : 0;
+    const double rate =
+        dt > 0 ? static_cast<double>(ss.samples - d.samples_at_last_status) / dt : 0;
     d.samples_at_last_status = ss.samples;
     if (d.state == "connected") ++connected;
     devs.push_back({{"id", d.id},
@@ -508,8 +541,8 @@ std::string Daemon::Impl::status_json(std::string& summary) {
         {"dropped_queue", ps.dropped_queue},
         {"send_failed", ps.send_failed},
         {"curve_denied", zap ? zap->denied() : 0}}}};
-  summary = fmt::format("{}/{} devices connected, {:.0f} windows/s, {} events, p99 {:.1f} ms", connected,
-                        devices.size(), es.windows_per_s, es.events, es.latency_ms.p99);
+  summary = fmt::format("{}/{} devices connected, {:.0f} windows/s, {} events, p99 {:.1f} ms",
+                        connected, devices.size(), es.windows_per_s, es.events, es.latency_ms.p99);
   return j.dump();
 }
 

@@ -35,8 +35,6 @@ void setup_logging(const std::string& level) {
   spdlog::flush_on(spdlog::level::warn);
 }
 
-void set_log_level(const std::string& level) {
-  spdlog::set_level(spdlog::level::from_str(level));
-}
+void set_log_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 }  // namespace primus::app

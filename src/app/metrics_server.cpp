@@ -28,7 +28,8 @@ MetricsServer::MetricsServer(const std::string& listen, std::function<std::strin
     res.status = ok ? 200 : 503;
     res.set_content(ok ? "ready\n" : "not ready\n", "text/plain");
   });
-  port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  port_ =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) throw std::runtime_error("metrics.listen: cannot bind " + listen);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "primus-http");

@@ -29,7 +29,8 @@ std::string trim(const std::string& s) {
 CurveKeyPair curve_keypair() {
   std::array<char, 41> pub{}, sec{};
   if (zmq_curve_keypair(pub.data(), sec.data()) != 0)
-    throw std::runtime_error(std::string("CURVE unavailable in libzmq: ") + zmq_strerror(zmq_errno()));
+    throw std::runtime_error(std::string("CURVE unavailable in libzmq: ") +
+                             zmq_strerror(zmq_errno()));
   return {pub.data(), sec.data()};
 }
 
@@ -65,7 +66,8 @@ std::set<std::string> read_authorized_keys(const std::string& path) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     if (!is_z85_key(line))
-      throw std::runtime_error(path + ":" + std::to_string(n) + ": not a 40-character Z85 public key");
+      throw std::runtime_error(path + ":" + std::to_string(n) +
+                               ": not a 40-character Z85 public key");
     keys.insert(line);
   }
   return keys;
@@ -110,11 +112,18 @@ ZapAuthenticator::ZapAuthenticator(zmq::context_t& ctx, std::set<std::string> au
         ok = authorized_.count(client) > 0;
       }
       (ok ? accepted_ : denied_).fetch_add(1);
-      if (!ok) spdlog::warn("bus: refused a {} client{}{}", mechanism, client.empty() ? "" : " with key ", client);
-      const std::array<std::string, 6> reply{"1.0", request_id, ok ? "200" : "400",
-                                             ok ? "OK" : "client key not authorized", ok ? client : "", ""};
+      if (!ok)
+        spdlog::warn("bus: refused a {} client{}{}", mechanism, client.empty() ? "" : " with key ",
+                     client);
+      const std::array<std::string, 6> reply{"1.0",
+                                             request_id,
+                                             ok ? "200" : "400",
+                                             ok ? "OK" : "client key not authorized",
+                                             ok ? client : "",
+                                             ""};
       for (std::size_t i = 0; i < reply.size(); ++i) {
-        rep.send(zmq::buffer(reply[i]), i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        rep.send(zmq::buffer(reply[i]),
+                 i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
       }
     }
   });

@@ -22,9 +22,9 @@ class context_t;
 namespace primus::bus {
 
 struct PublisherStats {
-  std::uint64_t published = 0;       ///< handed to ZeroMQ
-  std::uint64_t dropped_queue = 0;   ///< dropped because the publisher queue was full
-  std::uint64_t send_failed = 0;     ///< ZeroMQ refused (EAGAIN etc.)
+  std::uint64_t published = 0;      ///< handed to ZeroMQ
+  std::uint64_t dropped_queue = 0;  ///< dropped because the publisher queue was full
+  std::uint64_t send_failed = 0;    ///< ZeroMQ refused (EAGAIN etc.)
   std::size_t queue_depth = 0;
 };
 

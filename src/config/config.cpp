@@ -102,7 +102,8 @@ class TableReader {
                 std::initializer_list<std::pair<const char*, E>> choices) {
     if (auto* n = node(key)) {
       std::string allowed;
-      for (const auto& [name, val] : choices) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+      for (const auto& [name, val] : choices)
+        allowed += (allowed.empty() ? "" : ", ") + std::string(name);
       if (!n->is_string()) fail(key_path(key), render(*n), "must be one of " + allowed);
       const auto s = *n->value<std::string>();
       for (const auto& [name, val] : choices) {
@@ -126,8 +127,7 @@ class TableReader {
   /// Every key not read is unknown: an error.
   void finish() const {
     for (const auto& [k, v] : t_) {
-      if (!seen_.count(std::string(k.str())))
-        fail(key_path(k.str()), render(v), "unknown key");
+      if (!seen_.count(std::string(k.str()))) fail(key_path(k.str()), render(v), "unknown key");
     }
   }
 
@@ -149,7 +149,8 @@ AxisMap parse_axis_map(const std::string& path, const std::vector<std::string>& 
       s = s.substr(1);
     }
     if (s != "x" && s != "y" && s != "z")
-      fail(path + "[" + std::to_string(i) + "]", quote(v[i]), "must be x, y or z with an optional sign");
+      fail(path + "[" + std::to_string(i) + "]", quote(v[i]),
+           "must be x, y or z with an optional sign");
     const int axis = s[0] - 'x';
     if (used[axis]) fail(path + "[" + std::to_string(i) + "]", quote(v[i]), "axis used twice");
     used[axis] = true;
@@ -163,12 +164,18 @@ void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d
   TableReader r(t, path);
   r.get("id", d.id);
   if (!t.contains("id")) fail(path + ".id", "(missing)", "every device needs an id");
-  if (!t.contains("adapter")) fail(path + ".adapter", "(missing)", "must be one of sim, replay, serial, udp, ble");
+  if (!t.contains("adapter"))
+    fail(path + ".adapter", "(missing)", "must be one of sim, replay, serial, udp, ble");
   r.get_enum("adapter", d.adapter,
-             {{"sim", AdapterKind::kSim}, {"replay", AdapterKind::kReplay},
-              {"serial", AdapterKind::kSerial}, {"udp", AdapterKind::kUdp}, {"ble", AdapterKind::kBle}});
+             {{"sim", AdapterKind::kSim},
+              {"replay", AdapterKind::kReplay},
+              {"serial", AdapterKind::kSerial},
+              {"udp", AdapterKind::kUdp},
+              {"ble", AdapterKind::kBle}});
   r.get_enum("codec", d.codec,
-             {{"none", CodecKind::kNone}, {"native", CodecKind::kNative}, {"csv", CodecKind::kCsv},
+             {{"none", CodecKind::kNone},
+              {"native", CodecKind::kNative},
+              {"csv", CodecKind::kCsv},
               {"witmotion", CodecKind::kWitmotion}});
   r.get("rate_hz", d.rate_hz);
   r.get_enum("quat_order", d.quat_order, {{"wxyz", QuatOrder::kWxyz}, {"xyzw", QuatOrder::kXyzw}});
@@ -176,7 +183,8 @@ void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d
   r.get_enum("gyro_unit", d.gyro_unit,
              {{"rad/s", GyroUnit::kRadPerSec}, {"deg/s", GyroUnit::kDegPerSec}});
   r.get_enum("gyro_source", d.gyro_source,
-             {{"auto", GyroSource::kAuto}, {"measured", GyroSource::kMeasured},
+             {{"auto", GyroSource::kAuto},
+              {"measured", GyroSource::kMeasured},
               {"from_quaternion", GyroSource::kFromQuaternion}});
   std::vector<std::string> axes;
   if (t.contains("axis_map")) {
@@ -190,10 +198,12 @@ void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d
   r.get("csv_separator", d.csv_separator);
   r.get("baud", d.baud);
   r.get("data_bits", d.data_bits);
-  r.get_enum("parity", d.parity, {{"none", Parity::kNone}, {"odd", Parity::kOdd}, {"even", Parity::kEven}});
+  r.get_enum("parity", d.parity,
+             {{"none", Parity::kNone}, {"odd", Parity::kOdd}, {"even", Parity::kEven}});
   r.get("stop_bits", d.stop_bits);
   r.get_enum("flow_control", d.flow_control,
-             {{"none", FlowControl::kNone}, {"hardware", FlowControl::kHardware},
+             {{"none", FlowControl::kNone},
+              {"hardware", FlowControl::kHardware},
               {"software", FlowControl::kSoftware}});
   r.get("reconnect_min_s", d.reconnect_min_s);
   r.get("reconnect_max_s", d.reconnect_max_s);
@@ -210,7 +220,10 @@ void parse_device(const toml::table& t, const std::string& path, DeviceConfig& d
   r.get("ble_write_uuid", d.ble_write_uuid);
   r.get("ble_write_hex", d.ble_write_hex);
   r.get("ble_connect_timeout_s", d.ble_connect_timeout_s);
-  r.get_enum("format", d.format, {{"csv", ReplayFormat::kCsv}, {"cmi", ReplayFormat::kCmi}, {"capture", ReplayFormat::kCapture}});
+  r.get_enum("format", d.format,
+             {{"csv", ReplayFormat::kCsv},
+              {"cmi", ReplayFormat::kCmi},
+              {"capture", ReplayFormat::kCapture}});
   r.get("speed", d.speed);
   r.get("loop", d.loop);
   r.get("time_column", d.time_column);
@@ -249,7 +262,8 @@ Config parse(const toml::table& root) {
     r.get("device", c.model.device);
     r.get("threads", c.model.threads);
     r.get_enum("embedding", c.model.embedding,
-               {{"mmcl", EmbeddingChoice::kMmcl}, {"ssl", EmbeddingChoice::kSsl},
+               {{"mmcl", EmbeddingChoice::kMmcl},
+                {"ssl", EmbeddingChoice::kSsl},
                 {"emb", EmbeddingChoice::kEmb}});
     r.get("labels", c.model.labels);
     r.get("seed", c.model.seed);
@@ -314,7 +328,8 @@ Config parse(const toml::table& root) {
 }
 
 bool valid_endpoint(const std::string& e) {
-  static const std::regex re(R"(^(tcp://(\*|[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):[0-9]{1,5}|ipc://.+|inproc://.+)$)");
+  static const std::regex re(
+      R"(^(tcp://(\*|[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):[0-9]{1,5}|ipc://.+|inproc://.+)$)");
   if (!std::regex_match(e, re)) return false;
   if (e.rfind("tcp://", 0) == 0) {
     const auto port = std::stol(e.substr(e.rfind(':') + 1));
@@ -336,10 +351,10 @@ bool is_loopback_tcp(const std::string& ep) {
 }
 
 bool standard_baud(int b) {
-  static const std::set<int> rates{50,     75,     110,    134,    150,    200,     300,     600,
-                                   1200,   1800,   2400,   4800,   9600,   19200,   38400,   57600,
-                                   115200, 230400, 460800, 500000, 576000, 921600,  1000000, 1152000,
-                                   1500000, 2000000, 2500000, 3000000, 3500000, 4000000};
+  static const std::set<int> rates{
+      50,     75,     110,     134,     150,     200,     300,     600,     1200,    1800,
+      2400,   4800,   9600,    19200,   38400,   57600,   115200,  230400,  460800,  500000,
+      576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000};
   return rates.count(b) > 0;
 }
 
@@ -378,7 +393,8 @@ bool valid_host_port(const std::string& s, bool port_optional) {
 /// 16-bit ("ffe4"), 32-bit or 128-bit UUID -> lower-case 128-bit form; empty on error.
 std::string normalise_uuid(const std::string& u) {
   static const std::regex short_re(R"(^(0x)?([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})$)");
-  static const std::regex long_re(R"(^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$)");
+  static const std::regex long_re(
+      R"(^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$)");
   std::smatch m;
   std::string out;
   if (std::regex_match(u, m, short_re)) {
@@ -403,9 +419,12 @@ bool parse_hex(const std::string& s, std::vector<std::uint8_t>& out) {
       continue;
     }
     int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
     if (v < 0) return false;
     if (hi < 0) {
       hi = v;
@@ -418,7 +437,8 @@ bool parse_hex(const std::string& s, std::vector<std::uint8_t>& out) {
 }
 
 void resolve(std::string& p, const std::filesystem::path& base) {
-  if (!p.empty() && !base.empty() && std::filesystem::path(p).is_relative()) p = (base / p).lexically_normal().string();
+  if (!p.empty() && !base.empty() && std::filesystem::path(p).is_relative())
+    p = (base / p).lexically_normal().string();
 }
 
 void validate_live(DeviceConfig& d, const std::string& p) {
@@ -427,22 +447,28 @@ void validate_live(DeviceConfig& d, const std::string& p) {
   if (!(d.reconnect_min_s > 0 && d.reconnect_min_s <= 3600))
     fail(p + ".reconnect_min_s", std::to_string(d.reconnect_min_s), "must be in (0, 3600]");
   if (!(d.reconnect_max_s >= d.reconnect_min_s && d.reconnect_max_s <= 3600))
-    fail(p + ".reconnect_max_s", std::to_string(d.reconnect_max_s), "must be in [reconnect_min_s, 3600]");
+    fail(p + ".reconnect_max_s", std::to_string(d.reconnect_max_s),
+         "must be in [reconnect_min_s, 3600]");
   if (!(d.idle_timeout_s >= 0 && d.idle_timeout_s <= 86400))
-    fail(p + ".idle_timeout_s", std::to_string(d.idle_timeout_s), "must be in [0, 86400] (0 = off)");
+    fail(p + ".idle_timeout_s", std::to_string(d.idle_timeout_s),
+         "must be in [0, 86400] (0 = off)");
   switch (d.codec) {
     case CodecKind::kCsv: {
       if (d.csv_columns.empty())
-        fail(p + ".csv_columns", "(missing)", "the csv codec needs the column list, e.g. [\"t_ms\", \"acc_x\", ...]");
+        fail(p + ".csv_columns", "(missing)",
+             "the csv codec needs the column list, e.g. [\"t_ms\", \"acc_x\", ...]");
       std::set<std::string> seen;
       for (std::size_t i = 0; i < d.csv_columns.size(); ++i) {
         const auto& n = d.csv_columns[i];
-        static const std::set<std::string> known{"skip", "seq", "t_s", "t_ms", "t_us", "device",
-                                                 "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z",
-                                                 "quat_w", "quat_x", "quat_y", "quat_z", "mag_x", "mag_y", "mag_z"};
+        static const std::set<std::string> known{"skip",   "seq",    "t_s",    "t_ms",   "t_us",
+                                                 "device", "acc_x",  "acc_y",  "acc_z",  "gyro_x",
+                                                 "gyro_y", "gyro_z", "quat_w", "quat_x", "quat_y",
+                                                 "quat_z", "mag_x",  "mag_y",  "mag_z"};
         const std::string k = p + ".csv_columns[" + std::to_string(i) + "]";
         if (!known.count(n))
-          fail(k, quote(n), "unknown column (skip, seq, t_s, t_ms, t_us, device, acc_x..z, gyro_x..z, quat_w..z, mag_x..z)");
+          fail(k, quote(n),
+               "unknown column (skip, seq, t_s, t_ms, t_us, device, acc_x..z, gyro_x..z, "
+               "quat_w..z, mag_x..z)");
         if (n != "skip" && !seen.insert(n).second) fail(k, quote(n), "column named twice");
       }
       auto all = [&](std::initializer_list<const char*> names) {
@@ -450,90 +476,122 @@ void validate_live(DeviceConfig& d, const std::string& p) {
         for (const char* n : names) have += seen.count(n);
         return have;
       };
-      if (all({"acc_x", "acc_y", "acc_z"}) != 3) fail(p + ".csv_columns", "[...]", "must include acc_x, acc_y and acc_z");
+      if (all({"acc_x", "acc_y", "acc_z"}) != 3)
+        fail(p + ".csv_columns", "[...]", "must include acc_x, acc_y and acc_z");
       for (auto set : {std::initializer_list<const char*>{"gyro_x", "gyro_y", "gyro_z"},
                        std::initializer_list<const char*>{"quat_w", "quat_x", "quat_y", "quat_z"},
                        std::initializer_list<const char*>{"mag_x", "mag_y", "mag_z"}}) {
         const auto n = all(set);
         if (n != 0 && n != set.size())
-          fail(p + ".csv_columns", "[...]", std::string("names only part of ") + *set.begin() + "..; list all or none");
+          fail(p + ".csv_columns", "[...]",
+               std::string("names only part of ") + *set.begin() + "..; list all or none");
       }
-      if (all({"t_s", "t_ms", "t_us"}) > 1) fail(p + ".csv_columns", "[...]", "at most one of t_s, t_ms, t_us");
+      if (all({"t_s", "t_ms", "t_us"}) > 1)
+        fail(p + ".csv_columns", "[...]", "at most one of t_s, t_ms, t_us");
       if (d.csv_separator.size() != 1 || d.csv_separator == "\n" || d.csv_separator == "\r" ||
           d.csv_separator == "." || d.csv_separator == "-" || d.csv_separator == "+" ||
           (d.csv_separator[0] >= '0' && d.csv_separator[0] <= '9'))
-        fail(p + ".csv_separator", quote(d.csv_separator), "must be one character that cannot appear in a number");
+        fail(p + ".csv_separator", quote(d.csv_separator),
+             "must be one character that cannot appear in a number");
       break;
     }
     case CodecKind::kWitmotion:
-      if (d.acc_unit != AccUnit::kG) fail(p + ".acc_unit", "\"m/s2\"", "the witmotion codec delivers g; remove acc_unit");
+      if (d.acc_unit != AccUnit::kG)
+        fail(p + ".acc_unit", "\"m/s2\"", "the witmotion codec delivers g; remove acc_unit");
       if (d.gyro_unit != GyroUnit::kDegPerSec)
         fail(p + ".gyro_unit", "\"rad/s\"", "the witmotion codec delivers deg/s; remove gyro_unit");
-      if (d.device_id != -1) fail(p + ".device_id", std::to_string(d.device_id), "WitMotion frames carry no device id");
+      if (d.device_id != -1)
+        fail(p + ".device_id", std::to_string(d.device_id), "WitMotion frames carry no device id");
       break;
-    default: break;
+    default:
+      break;
   }
   if (d.codec != CodecKind::kCsv && !d.csv_columns.empty())
     fail(p + ".csv_columns", "[...]", "only applies to codec = \"csv\"");
   switch (d.adapter) {
     case AdapterKind::kSerial:
-      if (d.path.empty()) fail(p + ".path", "(missing)", "a serial device needs its port, e.g. /dev/ttyACM0 or /dev/serial/by-id/...");
+      if (d.path.empty())
+        fail(p + ".path", "(missing)",
+             "a serial device needs its port, e.g. /dev/ttyACM0 or /dev/serial/by-id/...");
       if (d.baud <= 0) fail(p + ".baud", std::to_string(d.baud), "must be > 0");
-      if (!standard_baud(d.baud)) fail(p + ".baud", std::to_string(d.baud), "not a standard rate (e.g. 9600, 115200, 921600)");
-      if (d.data_bits < 5 || d.data_bits > 8) fail(p + ".data_bits", std::to_string(d.data_bits), "must be in 5..8");
-      if (d.stop_bits != 1 && d.stop_bits != 2) fail(p + ".stop_bits", std::to_string(d.stop_bits), "must be 1 or 2");
+      if (!standard_baud(d.baud))
+        fail(p + ".baud", std::to_string(d.baud),
+             "not a standard rate (e.g. 9600, 115200, 921600)");
+      if (d.data_bits < 5 || d.data_bits > 8)
+        fail(p + ".data_bits", std::to_string(d.data_bits), "must be in 5..8");
+      if (d.stop_bits != 1 && d.stop_bits != 2)
+        fail(p + ".stop_bits", std::to_string(d.stop_bits), "must be 1 or 2");
       break;
     case AdapterKind::kUdp:
       if (!valid_host_port(d.udp_bind, false))
-        fail(p + ".udp_bind", quote(d.udp_bind), "must be ADDRESS:PORT with a numeric address, e.g. 0.0.0.0:9000 or [::]:9000");
-      if (d.udp_rcvbuf_bytes < 65536) fail(p + ".udp_rcvbuf_bytes", std::to_string(d.udp_rcvbuf_bytes), "must be >= 65536");
+        fail(p + ".udp_bind", quote(d.udp_bind),
+             "must be ADDRESS:PORT with a numeric address, e.g. 0.0.0.0:9000 or [::]:9000");
+      if (d.udp_rcvbuf_bytes < 65536)
+        fail(p + ".udp_rcvbuf_bytes", std::to_string(d.udp_rcvbuf_bytes), "must be >= 65536");
       if (d.id_from == IdFrom::kSender) {
-        if (d.udp_sender.empty()) fail(p + ".udp_sender", "(missing)", "id_from = \"sender\" needs the sender's ADDRESS or ADDRESS:PORT");
+        if (d.udp_sender.empty())
+          fail(p + ".udp_sender", "(missing)",
+               "id_from = \"sender\" needs the sender's ADDRESS or ADDRESS:PORT");
         if (!valid_host_port(d.udp_sender, true))
-          fail(p + ".udp_sender", quote(d.udp_sender), "must be ADDRESS or ADDRESS:PORT with a numeric address");
+          fail(p + ".udp_sender", quote(d.udp_sender),
+               "must be ADDRESS or ADDRESS:PORT with a numeric address");
       } else {
-        if (!d.udp_sender.empty()) fail(p + ".udp_sender", quote(d.udp_sender), "only applies to id_from = \"sender\"");
+        if (!d.udp_sender.empty())
+          fail(p + ".udp_sender", quote(d.udp_sender), "only applies to id_from = \"sender\"");
         if (d.codec == CodecKind::kWitmotion)
-          fail(p + ".id_from", "\"payload\"", "WitMotion frames carry no device id; use id_from = \"sender\"");
+          fail(p + ".id_from", "\"payload\"",
+               "WitMotion frames carry no device id; use id_from = \"sender\"");
         if (d.device_id < 0)
-          fail(p + ".device_id", std::to_string(d.device_id), "a udp device found by payload needs its device_id (0..65535)");
+          fail(p + ".device_id", std::to_string(d.device_id),
+               "a udp device found by payload needs its device_id (0..65535)");
       }
       break;
     case AdapterKind::kBle: {
       static const std::regex addr_re(R"(^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$)");
       static const std::regex hci_re(R"(^hci[0-9]{1,3}$)");
-      if (!std::regex_match(d.ble_adapter, hci_re)) fail(p + ".ble_adapter", quote(d.ble_adapter), "must be hciN");
+      if (!std::regex_match(d.ble_adapter, hci_re))
+        fail(p + ".ble_adapter", quote(d.ble_adapter), "must be hciN");
       if (d.ble_address.empty() && d.ble_name.empty())
         fail(p + ".ble_address", "(missing)", "a ble device needs ble_address or ble_name");
       if (!d.ble_address.empty()) {
         if (!std::regex_match(d.ble_address, addr_re))
           fail(p + ".ble_address", quote(d.ble_address), "must look like AA:BB:CC:DD:EE:FF");
-        for (auto& ch : d.ble_address) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        for (auto& ch : d.ble_address)
+          ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       }
       auto uuid = [&](const char* key, std::string& v, bool required) {
         if (v.empty()) {
-          if (required) fail(p + "." + key, "(missing)", "needs a GATT UUID, e.g. \"0000ffe4-0000-1000-8000-00805f9b34fb\" or \"ffe4\"");
+          if (required)
+            fail(p + "." + key, "(missing)",
+                 "needs a GATT UUID, e.g. \"0000ffe4-0000-1000-8000-00805f9b34fb\" or \"ffe4\"");
           return;
         }
         const auto n = normalise_uuid(v);
-        if (n.empty()) fail(p + "." + key, quote(v), "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, or 4/8 hex digits)");
+        if (n.empty())
+          fail(p + "." + key, quote(v),
+               "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, or 4/8 hex digits)");
         v = n;
       };
       uuid("ble_service_uuid", d.ble_service_uuid, true);
       uuid("ble_char_uuid", d.ble_char_uuid, true);
       uuid("ble_write_uuid", d.ble_write_uuid, false);
       if (!d.ble_write_hex.empty()) {
-        if (d.ble_write_uuid.empty()) fail(p + ".ble_write_hex", quote(d.ble_write_hex), "needs ble_write_uuid");
+        if (d.ble_write_uuid.empty())
+          fail(p + ".ble_write_hex", quote(d.ble_write_hex), "needs ble_write_uuid");
         if (!parse_hex(d.ble_write_hex, d.ble_write_bytes) || d.ble_write_bytes.size() > 512)
-          fail(p + ".ble_write_hex", quote(d.ble_write_hex), "must be 1..512 bytes of hex, e.g. \"ff aa 03 08 00\"");
+          fail(p + ".ble_write_hex", quote(d.ble_write_hex),
+               "must be 1..512 bytes of hex, e.g. \"ff aa 03 08 00\"");
       } else if (!d.ble_write_uuid.empty()) {
-        fail(p + ".ble_write_uuid", quote(d.ble_write_uuid), "set ble_write_hex too (the bytes to write)");
+        fail(p + ".ble_write_uuid", quote(d.ble_write_uuid),
+             "set ble_write_hex too (the bytes to write)");
       }
       if (!(d.ble_connect_timeout_s > 0 && d.ble_connect_timeout_s <= 600))
-        fail(p + ".ble_connect_timeout_s", std::to_string(d.ble_connect_timeout_s), "must be in (0, 600]");
+        fail(p + ".ble_connect_timeout_s", std::to_string(d.ble_connect_timeout_s),
+             "must be in (0, 600]");
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -546,16 +604,22 @@ void validate_udp_sharing(const Config& c) {
       const auto& b = c.devices[j];
       if (b.adapter != AdapterKind::kUdp || b.udp_bind != a.udp_bind) continue;
       const std::string p = "devices[" + std::to_string(i) + "]";
-      const std::string other = " (as devices[" + std::to_string(j) + "] " + b.id + " on " + a.udp_bind + ")";
+      const std::string other =
+          " (as devices[" + std::to_string(j) + "] " + b.id + " on " + a.udp_bind + ")";
       if (a.id_from == IdFrom::kPayload && b.id_from == IdFrom::kPayload) {
         if (a.codec != b.codec)
-          fail(p + ".codec", quote(to_string(a.codec)), "devices found by payload on one socket need one codec" + other);
+          fail(p + ".codec", quote(to_string(a.codec)),
+               "devices found by payload on one socket need one codec" + other);
         if (a.device_id == b.device_id)
-          fail(p + ".device_id", std::to_string(a.device_id), "device id used twice on one socket" + other);
-        if (a.codec == CodecKind::kCsv && (a.csv_columns != b.csv_columns || a.csv_separator != b.csv_separator))
-          fail(p + ".csv_columns", "[...]", "devices found by payload on one socket need the same columns" + other);
+          fail(p + ".device_id", std::to_string(a.device_id),
+               "device id used twice on one socket" + other);
+        if (a.codec == CodecKind::kCsv &&
+            (a.csv_columns != b.csv_columns || a.csv_separator != b.csv_separator))
+          fail(p + ".csv_columns", "[...]",
+               "devices found by payload on one socket need the same columns" + other);
       }
-      if (a.id_from == IdFrom::kSender && b.id_from == IdFrom::kSender && a.udp_sender == b.udp_sender)
+      if (a.id_from == IdFrom::kSender && b.id_from == IdFrom::kSender &&
+          a.udp_sender == b.udp_sender)
         fail(p + ".udp_sender", quote(a.udp_sender), "sender used twice on one socket" + other);
       if (a.udp_rcvbuf_bytes != b.udp_rcvbuf_bytes)
         fail(p + ".udp_rcvbuf_bytes", std::to_string(a.udp_rcvbuf_bytes), "differs from" + other);
@@ -564,12 +628,15 @@ void validate_udp_sharing(const Config& c) {
 }
 
 void validate(Config& c, const std::filesystem::path& base) {
-  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static const std::set<std::string> levels{"trace", "debug",    "info", "warn",
+                                            "error", "critical", "off"};
   if (!levels.count(c.daemon.log_level))
-    fail("daemon.log_level", quote(c.daemon.log_level), "must be one of trace, debug, info, warn, error, critical, off");
+    fail("daemon.log_level", quote(c.daemon.log_level),
+         "must be one of trace, debug, info, warn, error, critical, off");
   if (c.daemon.state_dir.empty()) fail("daemon.state_dir", "\"\"", "must not be empty");
   if (c.daemon.runtime_dir.empty()) fail("daemon.runtime_dir", "\"\"", "must not be empty");
-  if (c.daemon.watchdog_ms < 0) fail("daemon.watchdog_ms", std::to_string(c.daemon.watchdog_ms), "must be >= 0");
+  if (c.daemon.watchdog_ms < 0)
+    fail("daemon.watchdog_ms", std::to_string(c.daemon.watchdog_ms), "must be >= 0");
   if (c.daemon.status_interval_s <= 0)
     fail("daemon.status_interval_s", std::to_string(c.daemon.status_interval_s), "must be > 0");
 
@@ -584,7 +651,8 @@ void validate(Config& c, const std::filesystem::path& base) {
     std::set<std::string> seen;
     for (std::size_t i = 0; i < c.model.labels.size(); ++i) {
       if (c.model.labels[i].empty() || !seen.insert(c.model.labels[i]).second)
-        fail("model.labels[" + std::to_string(i) + "]", quote(c.model.labels[i]), "labels must be non-empty and unique");
+        fail("model.labels[" + std::to_string(i) + "]", quote(c.model.labels[i]),
+             "labels must be non-empty and unique");
     }
   }
   resolve(c.model.weights, base);
@@ -594,8 +662,10 @@ void validate(Config& c, const std::filesystem::path& base) {
   if (!(c.window.rate_hz > 0 && c.window.rate_hz <= 1000))
     fail("window.rate_hz", std::to_string(c.window.rate_hz), "must be in (0, 1000]");
   if (c.window.length < 123)
-    fail("window.length", std::to_string(c.window.length), "must be >= 123 (the PRIMUS encoder's shortest input)");
-  if (c.window.length > 100000) fail("window.length", std::to_string(c.window.length), "must be <= 100000");
+    fail("window.length", std::to_string(c.window.length),
+         "must be >= 123 (the PRIMUS encoder's shortest input)");
+  if (c.window.length > 100000)
+    fail("window.length", std::to_string(c.window.length), "must be <= 100000");
   if (c.window.hop < 1 || c.window.hop > c.window.length)
     fail("window.hop", std::to_string(c.window.hop), "must be in 1..window.length");
 
@@ -607,7 +677,8 @@ void validate(Config& c, const std::filesystem::path& base) {
     fail("batcher.queue", std::to_string(c.batcher.queue), "must be >= batcher.max_batch");
 
   if (c.batcher.max_queue_delay_us < 0)
-    fail("batcher.max_queue_delay_us", std::to_string(c.batcher.max_queue_delay_us), "must be >= 0 (0 = never expire)");
+    fail("batcher.max_queue_delay_us", std::to_string(c.batcher.max_queue_delay_us),
+         "must be >= 0 (0 = never expire)");
   if (c.batcher.max_queue_delay_us > 0 && c.batcher.max_queue_delay_us < c.batcher.max_delay_us)
     fail("batcher.max_queue_delay_us", std::to_string(c.batcher.max_queue_delay_us),
          "must be 0 or >= batcher.max_delay_us");
@@ -615,16 +686,19 @@ void validate(Config& c, const std::filesystem::path& base) {
   if (!(c.events.onset_threshold >= 0 && c.events.onset_threshold <= 1))
     fail("events.onset_threshold", num(c.events.onset_threshold), "must be in [0, 1]");
   if (!(c.events.release_threshold >= 0 && c.events.release_threshold <= c.events.onset_threshold))
-    fail("events.release_threshold", num(c.events.release_threshold), "must be in [0, events.onset_threshold]");
+    fail("events.release_threshold", num(c.events.release_threshold),
+         "must be in [0, events.onset_threshold]");
   if (c.events.smoothing_windows < 1 || c.events.smoothing_windows > 1000)
-    fail("events.smoothing_windows", std::to_string(c.events.smoothing_windows), "must be in 1..1000");
+    fail("events.smoothing_windows", std::to_string(c.events.smoothing_windows),
+         "must be in 1..1000");
   if (!(c.events.margin >= 0 && c.events.margin < 1))
     fail("events.margin", num(c.events.margin), "must be in [0, 1)");
   if (c.events.min_duration_ms < 0)
     fail("events.min_duration_ms", std::to_string(c.events.min_duration_ms), "must be >= 0");
   if (c.events.refractory_ms < 0)
     fail("events.refractory_ms", std::to_string(c.events.refractory_ms), "must be >= 0");
-  if (std::find(c.model.labels.begin(), c.model.labels.end(), c.events.null_label) == c.model.labels.end())
+  if (std::find(c.model.labels.begin(), c.model.labels.end(), c.events.null_label) ==
+      c.model.labels.end())
     fail("events.null_label", quote(c.events.null_label), "must be one of model.labels");
 
   for (std::size_t i = 0; i < c.bus.publish.size(); ++i) {
@@ -637,7 +711,8 @@ void validate(Config& c, const std::filesystem::path& base) {
   if (!c.bus.curve_secret_key.empty() && !std::filesystem::exists(c.bus.curve_secret_key))
     fail("bus.curve_secret_key", quote(c.bus.curve_secret_key), "file does not exist");
   if (!c.bus.curve_authorized_keys.empty() && c.bus.curve_secret_key.empty())
-    fail("bus.curve_authorized_keys", quote(c.bus.curve_authorized_keys), "needs bus.curve_secret_key");
+    fail("bus.curve_authorized_keys", quote(c.bus.curve_authorized_keys),
+         "needs bus.curve_secret_key");
   if (!c.bus.curve_authorized_keys.empty() && !std::filesystem::exists(c.bus.curve_authorized_keys))
     fail("bus.curve_authorized_keys", quote(c.bus.curve_authorized_keys), "file does not exist");
   for (std::size_t i = 0; i < c.bus.publish.size(); ++i) {
@@ -645,13 +720,16 @@ void validate(Config& c, const std::filesystem::path& base) {
     if (ep.rfind("tcp://", 0) == 0 && !is_loopback_tcp(ep) && c.bus.curve_secret_key.empty() &&
         !c.bus.allow_insecure_tcp)
       fail("bus.publish[" + std::to_string(i) + "]", quote(ep),
-           "binds off loopback without encryption: set bus.curve_secret_key, or bus.allow_insecure_tcp = true");
+           "binds off loopback without encryption: set bus.curve_secret_key, or "
+           "bus.allow_insecure_tcp = true");
   }
   if (!c.metrics.listen.empty()) {
-    static const std::regex listen_re(R"(^(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\]):([0-9]{1,5})$)");
+    static const std::regex listen_re(
+        R"(^(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\]):([0-9]{1,5})$)");
     std::smatch m;
     if (!std::regex_match(c.metrics.listen, m, listen_re) || std::stol(m[2].str()) > 65535)
-      fail("metrics.listen", quote(c.metrics.listen), "must be a loopback HOST:PORT, e.g. 127.0.0.1:9464");
+      fail("metrics.listen", quote(c.metrics.listen),
+           "must be a loopback HOST:PORT, e.g. 127.0.0.1:9464");
   }
   if (c.bus.sndhwm < 1) fail("bus.sndhwm", std::to_string(c.bus.sndhwm), "must be >= 1");
   if (c.bus.queue < 1) fail("bus.queue", std::to_string(c.bus.queue), "must be >= 1");
@@ -662,23 +740,30 @@ void validate(Config& c, const std::filesystem::path& base) {
   for (std::size_t i = 0; i < c.devices.size(); ++i) {
     auto& d = c.devices[i];
     const std::string p = "devices[" + std::to_string(i) + "]";
-    if (!std::regex_match(d.id, id_re)) fail(p + ".id", quote(d.id), "must match [A-Za-z0-9_.-]{1,64}");
+    if (!std::regex_match(d.id, id_re))
+      fail(p + ".id", quote(d.id), "must match [A-Za-z0-9_.-]{1,64}");
     if (!ids.insert(d.id).second) fail(p + ".id", quote(d.id), "duplicate device id");
-    if (!(d.rate_hz > 0 && d.rate_hz <= 10000)) fail(p + ".rate_hz", std::to_string(d.rate_hz), "must be in (0, 10000]");
+    if (!(d.rate_hz > 0 && d.rate_hz <= 10000))
+      fail(p + ".rate_hz", std::to_string(d.rate_hz), "must be in (0, 10000]");
     if (!(d.max_gap_s > 0)) fail(p + ".max_gap_s", std::to_string(d.max_gap_s), "must be > 0");
     if (d.baud <= 0) fail(p + ".baud", std::to_string(d.baud), "must be > 0");
-    if (d.speed < 0) fail(p + ".speed", std::to_string(d.speed), "must be >= 0 (0 = as fast as possible)");
+    if (d.speed < 0)
+      fail(p + ".speed", std::to_string(d.speed), "must be >= 0 (0 = as fast as possible)");
     if (d.quat_order != QuatOrder::kWxyz && is_live(d.adapter))
-      fail(p + ".quat_order", "\"xyzw\"", std::string("the ") + to_string(d.codec) +
-                                              " codec delivers w,x,y,z; remove quat_order");
+      fail(p + ".quat_order", "\"xyzw\"",
+           std::string("the ") + to_string(d.codec) + " codec delivers w,x,y,z; remove quat_order");
     if (!is_live(d.adapter) && d.codec != CodecKind::kNone)
-      fail(p + ".codec", quote(to_string(d.codec)), "codecs apply to serial, udp and ble devices only");
+      fail(p + ".codec", quote(to_string(d.codec)),
+           "codecs apply to serial, udp and ble devices only");
     switch (d.adapter) {
       case AdapterKind::kReplay: {
-        if (d.path.empty()) fail(p + ".path", "(missing)", "a replay device needs the file to replay");
+        if (d.path.empty())
+          fail(p + ".path", "(missing)", "a replay device needs the file to replay");
         resolve(d.path, base);
-        if (!std::filesystem::exists(d.path)) fail(p + ".path", quote(d.path), "file does not exist");
-        auto check_cols = [&](const char* key, const std::vector<std::string>& cols, std::size_t n) {
+        if (!std::filesystem::exists(d.path))
+          fail(p + ".path", quote(d.path), "file does not exist");
+        auto check_cols = [&](const char* key, const std::vector<std::string>& cols,
+                              std::size_t n) {
           if (!cols.empty() && cols.size() != n)
             fail(p + "." + key, "[...]", "must name " + std::to_string(n) + " columns");
         };
@@ -686,9 +771,11 @@ void validate(Config& c, const std::filesystem::path& base) {
         check_cols("gyro_columns", d.gyro_columns, 3);
         check_cols("quat_columns", d.quat_columns, 4);
         static const std::set<std::string> units{"s", "ms", "us", "ns"};
-        if (!units.count(d.time_unit)) fail(p + ".time_unit", quote(d.time_unit), "must be one of s, ms, us, ns");
+        if (!units.count(d.time_unit))
+          fail(p + ".time_unit", quote(d.time_unit), "must be one of s, ms, us, ns");
         if (d.format == ReplayFormat::kCsv && !d.sequence_id.empty())
-          fail(p + ".sequence_id", quote(d.sequence_id), "only applies to format = \"cmi\" or \"capture\"");
+          fail(p + ".sequence_id", quote(d.sequence_id),
+               "only applies to format = \"cmi\" or \"capture\"");
         break;
       }
       case AdapterKind::kSim: {
@@ -751,7 +838,8 @@ Config load_config(const std::filesystem::path& file) {
   }
 }
 
-std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector<std::string>& needs_restart) {
+std::vector<std::string> diff_live(const Config& a, const Config& b,
+                                   std::vector<std::string>& needs_restart) {
   std::vector<std::string> live;
   if (a.daemon.log_level != b.daemon.log_level)
     live.push_back("daemon.log_level: " + a.daemon.log_level + " -> " + b.daemon.log_level);
@@ -765,25 +853,28 @@ std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector
   live_num("events.min_duration_ms", a.events.min_duration_ms, b.events.min_duration_ms);
   live_num("events.refractory_ms", a.events.refractory_ms, b.events.refractory_ms);
   if (a.events.publish_scores != b.events.publish_scores)
-    live.push_back(std::string("events.publish_scores: ") + (a.events.publish_scores ? "true" : "false") +
-                   " -> " + (b.events.publish_scores ? "true" : "false"));
+    live.push_back(std::string("events.publish_scores: ") +
+                   (a.events.publish_scores ? "true" : "false") + " -> " +
+                   (b.events.publish_scores ? "true" : "false"));
   if (a.daemon.status_interval_s != b.daemon.status_interval_s)
     live.push_back("daemon.status_interval_s: " + num(a.daemon.status_interval_s) + " -> " +
                    num(b.daemon.status_interval_s));
   if (a.model.weights != b.model.weights)  // loaded beside the live model, then swapped in
     live.push_back("model.weights: \"" + a.model.weights + "\" -> \"" + b.model.weights + "\"");
   // Everything else is fixed for the life of the process.
-  if (a.model.device != b.model.device ||
-      a.model.threads != b.model.threads || a.model.labels != b.model.labels ||
-      a.model.embedding != b.model.embedding || a.model.seed != b.model.seed)
+  if (a.model.device != b.model.device || a.model.threads != b.model.threads ||
+      a.model.labels != b.model.labels || a.model.embedding != b.model.embedding ||
+      a.model.seed != b.model.seed)
     needs_restart.push_back("model");
-  if (a.window.rate_hz != b.window.rate_hz || a.window.length != b.window.length || a.window.hop != b.window.hop)
+  if (a.window.rate_hz != b.window.rate_hz || a.window.length != b.window.length ||
+      a.window.hop != b.window.hop)
     needs_restart.push_back("window");
-  if (a.batcher.max_batch != b.batcher.max_batch || a.batcher.max_delay_us != b.batcher.max_delay_us ||
-      a.batcher.queue != b.batcher.queue || a.batcher.max_queue_delay_us != b.batcher.max_queue_delay_us)
+  if (a.batcher.max_batch != b.batcher.max_batch ||
+      a.batcher.max_delay_us != b.batcher.max_delay_us || a.batcher.queue != b.batcher.queue ||
+      a.batcher.max_queue_delay_us != b.batcher.max_queue_delay_us)
     needs_restart.push_back("batcher");
-  if (a.bus.publish != b.bus.publish || a.bus.sndhwm != b.bus.sndhwm || a.bus.queue != b.bus.queue ||
-      a.bus.allow_insecure_tcp != b.bus.allow_insecure_tcp ||
+  if (a.bus.publish != b.bus.publish || a.bus.sndhwm != b.bus.sndhwm ||
+      a.bus.queue != b.bus.queue || a.bus.allow_insecure_tcp != b.bus.allow_insecure_tcp ||
       a.bus.curve_secret_key != b.bus.curve_secret_key ||
       a.bus.curve_authorized_keys != b.bus.curve_authorized_keys)
     needs_restart.push_back("bus");
@@ -802,16 +893,17 @@ std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector
           x.quat_order != y.quat_order || x.acc_unit != y.acc_unit || x.gyro_unit != y.gyro_unit ||
           x.gyro_source != y.gyro_source || x.axis_map.perm != y.axis_map.perm ||
           x.axis_map.sign != y.axis_map.sign || x.max_gap_s != y.max_gap_s || x.path != y.path ||
-          x.baud != y.baud || x.speed != y.speed || x.loop != y.loop || x.time_column != y.time_column ||
-          x.acc_columns != y.acc_columns || x.gyro_columns != y.gyro_columns ||
-          x.quat_columns != y.quat_columns || x.seed != y.seed || x.gestures != y.gestures ||
-          x.device_id != y.device_id || x.csv_columns != y.csv_columns ||
-          x.csv_separator != y.csv_separator || x.data_bits != y.data_bits || x.parity != y.parity ||
-          x.stop_bits != y.stop_bits || x.flow_control != y.flow_control ||
-          x.reconnect_min_s != y.reconnect_min_s || x.reconnect_max_s != y.reconnect_max_s ||
-          x.idle_timeout_s != y.idle_timeout_s || x.udp_bind != y.udp_bind || x.id_from != y.id_from ||
-          x.udp_sender != y.udp_sender || x.udp_rcvbuf_bytes != y.udp_rcvbuf_bytes ||
-          x.ble_adapter != y.ble_adapter || x.ble_address != y.ble_address || x.ble_name != y.ble_name ||
+          x.baud != y.baud || x.speed != y.speed || x.loop != y.loop ||
+          x.time_column != y.time_column || x.acc_columns != y.acc_columns ||
+          x.gyro_columns != y.gyro_columns || x.quat_columns != y.quat_columns ||
+          x.seed != y.seed || x.gestures != y.gestures || x.device_id != y.device_id ||
+          x.csv_columns != y.csv_columns || x.csv_separator != y.csv_separator ||
+          x.data_bits != y.data_bits || x.parity != y.parity || x.stop_bits != y.stop_bits ||
+          x.flow_control != y.flow_control || x.reconnect_min_s != y.reconnect_min_s ||
+          x.reconnect_max_s != y.reconnect_max_s || x.idle_timeout_s != y.idle_timeout_s ||
+          x.udp_bind != y.udp_bind || x.id_from != y.id_from || x.udp_sender != y.udp_sender ||
+          x.udp_rcvbuf_bytes != y.udp_rcvbuf_bytes || x.ble_adapter != y.ble_adapter ||
+          x.ble_address != y.ble_address || x.ble_name != y.ble_name ||
           x.ble_service_uuid != y.ble_service_uuid || x.ble_char_uuid != y.ble_char_uuid ||
           x.ble_write_uuid != y.ble_write_uuid || x.ble_write_hex != y.ble_write_hex ||
           x.ble_connect_timeout_s != y.ble_connect_timeout_s || x.format != y.format ||
@@ -824,11 +916,16 @@ std::vector<std::string> diff_live(const Config& a, const Config& b, std::vector
 
 const char* to_string(AdapterKind k) noexcept {
   switch (k) {
-    case AdapterKind::kSim: return "sim";
-    case AdapterKind::kReplay: return "replay";
-    case AdapterKind::kSerial: return "serial";
-    case AdapterKind::kUdp: return "udp";
-    case AdapterKind::kBle: return "ble";
+    case AdapterKind::kSim:
+      return "sim";
+    case AdapterKind::kReplay:
+      return "replay";
+    case AdapterKind::kSerial:
+      return "serial";
+    case AdapterKind::kUdp:
+      return "udp";
+    case AdapterKind::kBle:
+      return "ble";
   }
   return "?";
 }
@@ -839,10 +936,14 @@ bool is_live(AdapterKind k) noexcept {
 
 const char* to_string(CodecKind k) noexcept {
   switch (k) {
-    case CodecKind::kNone: return "none";
-    case CodecKind::kNative: return "native";
-    case CodecKind::kCsv: return "csv";
-    case CodecKind::kWitmotion: return "witmotion";
+    case CodecKind::kNone:
+      return "none";
+    case CodecKind::kNative:
+      return "native";
+    case CodecKind::kCsv:
+      return "csv";
+    case CodecKind::kWitmotion:
+      return "witmotion";
   }
   return "?";
 }

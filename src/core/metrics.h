@@ -17,11 +17,13 @@ namespace primus {
 class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds)
-      : bounds_(std::move(upper_bounds)), counts_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+      : bounds_(std::move(upper_bounds)),
+        counts_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
     for (std::size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
   }
   void observe(double v) noexcept {
-    const auto i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+    const auto i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                            bounds_.begin());
     counts_[i].fetch_add(1, std::memory_order_relaxed);
     count_.fetch_add(1, std::memory_order_relaxed);
     // sum kept in micro-units to stay an integer atomic
@@ -71,7 +73,8 @@ class RecentPercentiles {
     std::vector<double> v;
     {
       std::lock_guard lk(mu_);
-      while (!samples_.empty() && samples_.front().first < now_ns - horizon_ns_) samples_.pop_front();
+      while (!samples_.empty() && samples_.front().first < now_ns - horizon_ns_)
+        samples_.pop_front();
       v.reserve(samples_.size());
       for (const auto& s : samples_) v.push_back(s.second);
     }
@@ -79,7 +82,9 @@ class RecentPercentiles {
     s.n = v.size();
     if (v.empty()) return s;
     std::sort(v.begin(), v.end());
-    auto at = [&](double p) { return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)]; };
+    auto at = [&](double p) {
+      return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
+    };
     s.p50 = at(0.50);
     s.p90 = at(0.90);
     s.p99 = at(0.99);

@@ -15,8 +15,8 @@ enum SampleField : std::uint8_t {
   kFieldGyro = 1u << 1,
   kFieldQuat = 1u << 2,
   kFieldMag = 1u << 3,
-  kFieldSeq = 1u << 4,       ///< `seq` is valid
-  kFieldTDevice = 1u << 5,   ///< `t_device_us` is valid
+  kFieldSeq = 1u << 4,      ///< `seq` is valid
+  kFieldTDevice = 1u << 5,  ///< `t_device_us` is valid
 };
 
 struct Sample {

@@ -11,16 +11,16 @@ namespace primus {
 inline constexpr int kChannels = 6;
 
 struct Window {
-  std::uint32_t device = 0;       ///< index into Config::devices
-  std::uint64_t seq = 0;          ///< per-device window counter (0, 1, 2, ...)
-  int length = 0;                 ///< samples per channel
-  std::int64_t t_start_host_ns = 0;  ///< host steady time of the first sample
-  std::int64_t t_end_host_ns = 0;    ///< host steady time of the last sample
+  std::uint32_t device = 0;            ///< index into Config::devices
+  std::uint64_t seq = 0;               ///< per-device window counter (0, 1, 2, ...)
+  int length = 0;                      ///< samples per channel
+  std::int64_t t_start_host_ns = 0;    ///< host steady time of the first sample
+  std::int64_t t_end_host_ns = 0;      ///< host steady time of the last sample
   std::int64_t t_start_device_us = 0;  ///< device time of the first sample (mapped back)
   std::int64_t t_end_device_us = 0;    ///< device time of the last sample
-  std::int64_t t_ready_ns = 0;    ///< host steady time the window was complete (latency origin)
-  int interpolated = 0;           ///< samples of this window that bridged a gap or were upsampled
-  std::vector<float> data;        ///< kChannels * length floats, channel-major
+  std::int64_t t_ready_ns = 0;  ///< host steady time the window was complete (latency origin)
+  int interpolated = 0;         ///< samples of this window that bridged a gap or were upsampled
+  std::vector<float> data;      ///< kChannels * length floats, channel-major
 
   [[nodiscard]] float at(int channel, int i) const { return data[channel * length + i]; }
 };

@@ -12,18 +12,19 @@ nlohmann::json stamp(const Stamp& s) {
 }  // namespace
 
 std::string to_json(const GestureEvent& e) {
-  nlohmann::json j{{"schema", kSchemaVersion},
-                   {"type", "gesture"},
-                   {"device", e.device},
-                   {"label", e.label},
-                   {"confidence", e.confidence},
-                   {"onset", stamp(e.onset)},
-                   {"offset", stamp(e.offset)},
-                   {"duration_s", static_cast<double>(e.offset.t_host_ns - e.onset.t_host_ns) * 1e-9},
-                   {"windows", e.windows},
-                   {"model_version", e.model_version},
-                   {"seq", e.seq},
-                   {"t_wall_ns", wall_clock_ns()}};
+  nlohmann::json j{
+      {"schema", kSchemaVersion},
+      {"type", "gesture"},
+      {"device", e.device},
+      {"label", e.label},
+      {"confidence", e.confidence},
+      {"onset", stamp(e.onset)},
+      {"offset", stamp(e.offset)},
+      {"duration_s", static_cast<double>(e.offset.t_host_ns - e.onset.t_host_ns) * 1e-9},
+      {"windows", e.windows},
+      {"model_version", e.model_version},
+      {"seq", e.seq},
+      {"t_wall_ns", wall_clock_ns()}};
   return j.dump();
 }
 
@@ -52,7 +53,7 @@ std::string to_json(const ScoreMessage& m) {
 std::string device_state_json(const std::string& device, const std::string& state,
                               const std::string& detail) {
   nlohmann::json j{{"schema", kSchemaVersion}, {"type", "device"}, {"device", device},
-                   {"state", state},           {"detail", detail},  {"t_wall_ns", wall_clock_ns()}};
+                   {"state", state},           {"detail", detail}, {"t_wall_ns", wall_clock_ns()}};
   return j.dump();
 }
 

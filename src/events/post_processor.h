@@ -14,8 +14,8 @@
 // overload drops or a gap) closes the gesture in progress and clears the smoothing history.
 //
 // Times: onset = end of the first window of the gesture, offset = end of the last window that held
-// it (a windowed classifier sees a motion only once it is inside a window). Durations use host time.
-// Thread contract: one PostProcessor per device, used by one thread (the inference thread).
+// it (a windowed classifier sees a motion only once it is inside a window). Durations use host
+// time. Thread contract: one PostProcessor per device, used by one thread (the inference thread).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,8 +30,8 @@ struct PostProcessorStats {
   std::uint64_t windows = 0;
   std::uint64_t rejected_ambiguous = 0;  ///< best above onset but within `margin` of the runner-up
   std::uint64_t suppressed_refractory = 0;
-  std::uint64_t too_short = 0;           ///< gestures discarded for min_duration_ms
-  std::uint64_t discontinuities = 0;     ///< window seq jumps that reset the state
+  std::uint64_t too_short = 0;        ///< gestures discarded for min_duration_ms
+  std::uint64_t discontinuities = 0;  ///< window seq jumps that reset the state
   std::uint64_t events = 0;
 };
 

@@ -22,7 +22,8 @@ bool Batcher::push(Window&& w) {
       // Drop the oldest window of the busiest device.
       auto busiest = per_device_.end();
       for (auto it = per_device_.begin(); it != per_device_.end(); ++it) {
-        if (busiest == per_device_.end() || it->second.size() > busiest->second.size()) busiest = it;
+        if (busiest == per_device_.end() || it->second.size() > busiest->second.size())
+          busiest = it;
       }
       busiest->second.pop_front();
       --size_;

@@ -29,7 +29,11 @@ int padded_batch(int b, int max_batch) {
 }  // namespace
 
 Engine::Engine(const Config& cfg, Batcher& batcher, Emit emit, const TimeSource& clock)
-    : cfg_(cfg), batcher_(batcher), emit_(std::move(emit)), clock_(clock), events_cfg_(cfg.events) {}
+    : cfg_(cfg),
+      batcher_(batcher),
+      emit_(std::move(emit)),
+      clock_(clock),
+      events_cfg_(cfg.events) {}
 
 Engine::~Engine() {
   if (thread_.joinable()) {
@@ -58,7 +62,8 @@ std::unique_ptr<model::Classifier> Engine::load_model(const Config& cfg) {
     // A converted PRIMUS checkpoint: pretrained encoder, head for the configured labels.
     auto info = info_from_config;
     info.version = "encoder:" + std::filesystem::path(cfg.model.weights).filename().string();
-    clf = model::Classifier::from_encoder(cfg.model.weights, info, cfg.model.seed, cfg.model.device);
+    clf =
+        model::Classifier::from_encoder(cfg.model.weights, info, cfg.model.seed, cfg.model.device);
     spdlog::warn(
         "{} holds only the PRIMUS encoder: its classifier head for {} is untrained (seed {}); "
         "teach it gestures (fine-tuning) or configure a classifier file",
@@ -108,7 +113,8 @@ void Engine::start() {
 void Engine::start(std::unique_ptr<model::Classifier> m) {
   std::promise<void> loaded;
   auto fut = loaded.get_future();
-  thread_ = std::thread([this, &loaded, mm = std::move(m)]() mutable { run(std::move(mm), &loaded); });
+  thread_ =
+      std::thread([this, &loaded, mm = std::move(m)]() mutable { run(std::move(mm), &loaded); });
   fut.get();
 }
 
@@ -117,7 +123,8 @@ void Engine::stop() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lk(mu_);
   if (has_pending_) {
-    pending_done_.set_exception(std::make_exception_ptr(std::runtime_error("engine stopped before the swap")));
+    pending_done_.set_exception(
+        std::make_exception_ptr(std::runtime_error("engine stopped before the swap")));
     has_pending_ = false;
     pending_.reset();
   }
@@ -126,8 +133,8 @@ void Engine::stop() {
 std::future<void> Engine::request_swap(std::unique_ptr<model::Classifier> next) {
   std::lock_guard lk(mu_);
   if (has_pending_) {
-    pending_done_.set_exception(
-        std::make_exception_ptr(std::runtime_error("superseded by a newer model before it went live")));
+    pending_done_.set_exception(std::make_exception_ptr(
+        std::runtime_error("superseded by a newer model before it went live")));
   }
   pending_ = std::move(next);
   pending_done_ = std::promise<void>();
@@ -150,9 +157,9 @@ void Engine::run(std::unique_ptr<model::Classifier> clf, std::promise<void>* loa
     model_version_ = clf->info().version;
     device_name_ = clf->device_name();
     labels_ = clf->info().labels;
-    spdlog::info("model {} ready on {} ({} classes, window {} x {} Hz, {} thread(s))", model_version_,
-                 device_name_, clf->num_classes(), cfg_.window.length, cfg_.window.rate_hz,
-                 cfg_.model.threads);
+    spdlog::info("model {} ready on {} ({} classes, window {} x {} Hz, {} thread(s))",
+                 model_version_, device_name_, clf->num_classes(), cfg_.window.length,
+                 cfg_.window.rate_hz, cfg_.model.threads);
   } catch (...) {
     loaded->set_exception(std::current_exception());
     return;
@@ -274,7 +281,8 @@ void Engine::run(std::unique_ptr<model::Classifier> clf, std::promise<void>* loa
       auto& pp = processors[w.device];
       auto e = pp.update(w.seq, p, start, end, version);
       if (scores_on) {
-        events::ScoreMessage m{dev, w.seq, start, end, pp.labels(), std::vector<float>(p, p + C), version};
+        events::ScoreMessage m{dev,    w.seq, start, end, pp.labels(), std::vector<float>(p, p + C),
+                               version};
         m.t_ready_ns = w.t_ready_ns;
         m.interpolated = w.interpolated;
         emit_("score." + dev, events::to_json(m));
@@ -323,7 +331,8 @@ EngineStats Engine::stats() const {
   s.compute_ms = compute_.summary(now);
   s.queue_ms = queue_.summary(now);
   const auto w = windows_.summary(now);
-  const double span_s = std::clamp(static_cast<double>(now - started_ns_.load()) * 1e-9, 1e-3, 60.0);
+  const double span_s =
+      std::clamp(static_cast<double>(now - started_ns_.load()) * 1e-9, 1e-3, 60.0);
   s.windows_per_s = w.mean * static_cast<double>(w.n) / span_s;
   return s;
 }

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <thread>
 #include <fstream>
+#include <thread>
 #include <zmq.hpp>
 
 #include "src/bus/curve.h"
@@ -68,7 +68,8 @@ TEST(Curve, AuthorizedClientReceivesOthersAreRefused) {
 }
 
 TEST(Curve, KeyFilesRoundTripAndBadFilesAreNamed) {
-  const auto dir = std::filesystem::temp_directory_path() / ("primus_curve_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("primus_curve_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const auto kp = curve_keypair();
   std::ofstream(dir / "s") << "# comment\n" << kp.secret_z85 << "\n";

@@ -88,7 +88,8 @@ TEST(Publisher, BindFailureNamesTheEndpoint) {
     Publisher pub(ctx, {"ipc:///nonexistent-dir/x/events.sock"}, 10, 10);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("ipc:///nonexistent-dir/x/events.sock"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ipc:///nonexistent-dir/x/events.sock"), std::string::npos)
+        << e.what();
   }
 }
 

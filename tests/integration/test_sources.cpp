@@ -34,8 +34,8 @@ TEST(SimDevice, DeterministicUnitQuaternionsAndGravity) {
     ASSERT_EQ(s.device, 3u);
     ASSERT_TRUE(s.has(kFieldAcc) && s.has(kFieldQuat) && s.has(kFieldSeq) && s.has(kFieldTDevice));
     ASSERT_FALSE(s.has(kFieldGyro));
-    const double qn = std::sqrt(s.quat[0] * s.quat[0] + s.quat[1] * s.quat[1] + s.quat[2] * s.quat[2] +
-                                s.quat[3] * s.quat[3]);
+    const double qn = std::sqrt(s.quat[0] * s.quat[0] + s.quat[1] * s.quat[1] +
+                                s.quat[2] * s.quat[2] + s.quat[3] * s.quat[3]);
     ASSERT_NEAR(qn, 1.0, 1e-5);
     if (i > 0) {
       ASSERT_EQ(s.seq, prev_seq + 1);
@@ -84,9 +84,10 @@ TEST(ReplaySource, DeliversEveryRowInOrderAndEnds) {
   boost::asio::io_context io;
   std::vector<Sample> got;
   std::vector<SourceState> states;
-  auto src = make_source(d, 1, SourceContext{io, SteadyTimeSource::instance(),
-                                            [&](const Sample& s) { got.push_back(s); },
-                                            [&](SourceState s, const std::string&) { states.push_back(s); }});
+  auto src = make_source(
+      d, 1,
+      SourceContext{io, SteadyTimeSource::instance(), [&](const Sample& s) { got.push_back(s); },
+                    [&](SourceState s, const std::string&) { states.push_back(s); }});
   src->start();
   io.run_for(std::chrono::seconds(10));
   ASSERT_EQ(got.size(), 300u);
@@ -106,7 +107,8 @@ TEST(ReplaySource, DeliversEveryRowInOrderAndEnds) {
 }
 
 TEST(ReplaySource, MissingColumnIsNamed) {
-  const fs::path f = fs::temp_directory_path() / ("primus_replay_bad_" + std::to_string(::getpid()) + ".csv");
+  const fs::path f =
+      fs::temp_directory_path() / ("primus_replay_bad_" + std::to_string(::getpid()) + ".csv");
   std::ofstream(f) << "t,ax,ay,az\n0,1,2,3\n";
   DeviceConfig d;
   d.id = "r";
@@ -115,11 +117,13 @@ TEST(ReplaySource, MissingColumnIsNamed) {
   d.gyro_columns = {"gx", "gy", "gz"};
   boost::asio::io_context io;
   try {
-    make_source(d, 0, SourceContext{io, SteadyTimeSource::instance(), [](const Sample&) {},
-                                    [](SourceState, const std::string&) {}});
+    make_source(d, 0,
+                SourceContext{io, SteadyTimeSource::instance(), [](const Sample&) {},
+                              [](SourceState, const std::string&) {}});
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("gyro_columns names column \"gx\""), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("gyro_columns names column \"gx\""), std::string::npos)
+        << e.what();
   }
   fs::remove(f);
 }

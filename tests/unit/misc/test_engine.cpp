@@ -31,7 +31,8 @@ Config small_config() {
 }
 
 std::unique_ptr<model::Classifier> random_model(const Config& c, const std::string& version,
-                                                std::vector<std::string> labels, std::uint64_t seed) {
+                                                std::vector<std::string> labels,
+                                                std::uint64_t seed) {
   model::ModelInfo info;
   info.labels = std::move(labels);
   info.window_length = c.window.length;
@@ -45,7 +46,8 @@ Window make_window(std::uint32_t dev, std::uint64_t seq, int length) {
   w.seq = seq;
   w.length = length;
   w.data.assign(static_cast<std::size_t>(kChannels) * length, 0.0f);
-  for (int i = 0; i < length; ++i) w.data[2 * length + i] = 9.8f + 0.01f * static_cast<float>((seq + i) % 7);
+  for (int i = 0; i < length; ++i)
+    w.data[2 * length + i] = 9.8f + 0.01f * static_cast<float>((seq + i) % 7);
   w.t_ready_ns = SteadyTimeSource::instance().now_ns();
   return w;
 }
@@ -61,11 +63,14 @@ struct Collector {
 
 TEST(Engine, ScoresEveryWindowOnceInBatches) {
   const Config c = small_config();
-  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us, SteadyTimeSource::instance());
+  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
+            SteadyTimeSource::instance());
   Collector out;
-  Engine e(c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
+  Engine e(
+      c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
   e.start(random_model(c, "m1", c.model.labels, 1));
-  for (int i = 0; i < 60; ++i) b.push(make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length));
+  for (int i = 0; i < 60; ++i)
+    b.push(make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length));
   e.stop();
   const auto& scores = out.by_topic_prefix["score"];
   ASSERT_EQ(scores.size(), 60u);
@@ -90,15 +95,18 @@ TEST(Engine, PaddedBatchGivesTheSameScoresAsBatchOne) {
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) * 0.01f;
   std::vector<float> p16(16 * 3), p1(3);
   m->predict(x.data(), 16, c.window.length, p16.data());
-  m->predict(x.data() + static_cast<std::size_t>(5) * kChannels * c.window.length, 1, c.window.length, p1.data());
+  m->predict(x.data() + static_cast<std::size_t>(5) * kChannels * c.window.length, 1,
+             c.window.length, p1.data());
   for (int k = 0; k < 3; ++k) EXPECT_NEAR(p16[5 * 3 + k], p1[k], 1e-5);
 }
 
 TEST(Engine, SwapBetweenBatchesLosesNoWindowAndScoresNoneTwice) {
   const Config c = small_config();
-  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us, SteadyTimeSource::instance());
+  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
+            SteadyTimeSource::instance());
   Collector out;
-  Engine e(c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
+  Engine e(
+      c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
   e.start(random_model(c, "m1", c.model.labels, 1));
   const int n = 400;
   std::thread producer([&] {

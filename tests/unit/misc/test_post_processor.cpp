@@ -28,13 +28,14 @@ struct Outcome {
 
 /// Windows every 200 ms (host), seq 0, 1, 2, ...; `seqs` overrides the sequence numbers.
 Outcome feed(const EventsConfig& c, const std::vector<std::vector<float>>& scores,
-         std::vector<std::uint64_t> seqs = {}) {
+             std::vector<std::uint64_t> seqs = {}) {
   PostProcessor pp("d", kLabels, c);
   Outcome r;
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const std::int64_t t = static_cast<std::int64_t>(i) * 200'000'000;
     const auto seq = seqs.empty() ? i : seqs[i];
-    if (auto e = pp.update(seq, scores[i].data(), {t - 5'000'000'000, 0}, {t, static_cast<std::int64_t>(i)}, "v"))
+    if (auto e = pp.update(seq, scores[i].data(), {t - 5'000'000'000, 0},
+                           {t, static_cast<std::int64_t>(i)}, "v"))
       r.events.push_back(*e);
   }
   if (auto e = pp.flush()) r.events.push_back(*e);
@@ -56,17 +57,31 @@ TEST(PostProcessor, TableOfScoreSequences) {
       {"all null", cfg(), {N, N, N}, {}},
       {"one wave", cfg(), {N, W, W, N}, {{"wave", 2}}},
       {"wave then tap back to back", cfg(), {W, T, T, N}, {{"wave", 1}, {"tap", 2}}},
-      {"hysteresis holds between release and onset", cfg(1, 0.6, 0.4), {W, w5, w5, N}, {{"wave", 3}}},
-      {"no hysteresis when release = onset", cfg(1, 0.6, 0.6), {W, w5, w7, N}, {{"wave", 1}, {"wave", 1}}},
+      {"hysteresis holds between release and onset",
+       cfg(1, 0.6, 0.4),
+       {W, w5, w5, N},
+       {{"wave", 3}}},
+      {"no hysteresis when release = onset",
+       cfg(1, 0.6, 0.6),
+       {W, w5, w7, N},
+       {{"wave", 1}, {"wave", 1}}},
       {"below onset never starts", cfg(), {w5, w5, w5}, {}},
-      {"smoothing bridges a one-window dip", cfg(3, 0.6, 0.4), {W, W, W, N, W, W, N, N, N}, {{"wave", 7}}},
+      {"smoothing bridges a one-window dip",
+       cfg(3, 0.6, 0.4),
+       {W, W, W, N, W, W, N, N, N},
+       {{"wave", 7}}},
       {"smoothing delays a single spike away", cfg(3, 0.6, 0.4), {N, N, W, N, N}, {}},
       {"margin rejects an ambiguous window", cfg(1, 0.6, 0.4, 0.3), {amb, amb, N}, {}},
       {"margin allows a clear one", cfg(1, 0.6, 0.4, 0.3), {W, N}, {{"wave", 1}}},
       {"min duration discards a blip", cfg(1, 0.6, 0.4, 0, 300), {W, N, W, W, W, N}, {{"wave", 3}}},
-      {"refractory suppresses a quick repeat", cfg(1, 0.6, 0.4, 0, 0, 500), {W, N, W, N, N, N, W, N},
+      {"refractory suppresses a quick repeat",
+       cfg(1, 0.6, 0.4, 0, 0, 500),
+       {W, N, W, N, N, N, W, N},
        {{"wave", 1}, {"wave", 1}}},
-      {"refractory is per label", cfg(1, 0.6, 0.4, 0, 0, 10000), {W, N, T, N}, {{"wave", 1}, {"tap", 1}}},
+      {"refractory is per label",
+       cfg(1, 0.6, 0.4, 0, 0, 10000),
+       {W, N, T, N},
+       {{"wave", 1}, {"tap", 1}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
