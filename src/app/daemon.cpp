@@ -90,7 +90,6 @@ struct Daemon::Impl {
     std::unique_ptr<adapters::Source> source;
     std::string state = "connecting";
     std::uint64_t windows = 0;
-    std::uint64_t windows_dropped = 0;  ///< refused by a closed batcher
     std::uint64_t samples_at_last_status = 0;
     signal::PipelineCounters last_counters{};  ///< at the last drop warning
     std::chrono::steady_clock::time_point last_warning{};
@@ -191,7 +190,7 @@ void Daemon::Impl::start() {
           dev.pipeline->push(s, [this, &dev](Window&& w) {
             w.t_ready_ns = clock.now_ns();
             ++dev.windows;
-            if (!batcher->push(std::move(w))) ++dev.windows_dropped;
+            (void)batcher->push(std::move(w));  // refused only once stopping has closed it
           });
         },
         [this, i](adapters::SourceState st, const std::string& detail) {
