@@ -77,6 +77,12 @@ class TableReader {
       out = static_cast<std::uint64_t>(*n->value<std::int64_t>());
     }
   }
+  void get(std::string_view key, std::int64_t& out) {
+    if (auto* n = node(key)) {
+      if (!n->is_integer()) fail(key_path(key), render(*n), "must be an integer");
+      out = *n->value<std::int64_t>();
+    }
+  }
   void get(std::string_view key, double& out) {
     if (auto* n = node(key)) {
       if (!n->is_number()) fail(key_path(key), render(*n), "must be a number");
@@ -309,6 +315,50 @@ Config parse(const toml::table& root) {
   if (auto* t = top.table("metrics")) {
     TableReader r(*t, "metrics");
     r.get("listen", c.metrics.listen);
+    r.finish();
+  }
+  if (auto* t = top.table("control")) {
+    TableReader r(*t, "control");
+    r.get("listen", c.control.listen);
+    r.get("max_request_bytes", c.control.max_request_bytes);
+    r.get("max_in_flight", c.control.max_in_flight);
+    r.finish();
+  }
+  if (auto* t = top.table("capture")) {
+    TableReader r(*t, "capture");
+    r.get("database", c.capture.database);
+    r.get("max_bytes", c.capture.max_bytes);
+    r.get("max_age_s", c.capture.max_age_s);
+    r.get("max_label_s", c.capture.max_label_s);
+    r.get("min_label_s", c.capture.min_label_s);
+    r.get("queue", c.capture.queue);
+    r.finish();
+  }
+  if (auto* t = top.table("training")) {
+    TableReader r(*t, "training");
+    r.get("registry", c.training.registry);
+    r.get_enum("mode", c.training.mode,
+               {{"head", FinetuneMode::kHead},
+                {"full", FinetuneMode::kFull},
+                {"staged", FinetuneMode::kStaged}});
+    r.get("epochs", c.training.epochs);
+    r.get("head_epochs", c.training.head_epochs);
+    r.get("batch_size", c.training.batch_size);
+    r.get("lr", c.training.lr);
+    r.get("encoder_lr", c.training.encoder_lr);
+    r.get("weight_decay", c.training.weight_decay);
+    r.get("warmup_fraction", c.training.warmup_fraction);
+    r.get("patience", c.training.patience);
+    r.get("val_fraction", c.training.val_fraction);
+    r.get("stride", c.training.stride);
+    r.get("augment", c.training.augment);
+    r.get("balance", c.training.balance);
+    r.get("threads", c.training.threads);
+    r.get("gate_margin", c.training.gate_margin);
+    r.get("schedule_minutes", c.training.schedule_minutes);
+    r.get("min_new_windows", c.training.min_new_windows);
+    r.get("keep_versions", c.training.keep_versions);
+    r.get("seed", c.training.seed);
     r.finish();
   }
   if (auto* n = top.node("devices")) {
@@ -731,6 +781,71 @@ void validate(Config& c, const std::filesystem::path& base) {
       fail("metrics.listen", quote(c.metrics.listen),
            "must be a loopback HOST:PORT, e.g. 127.0.0.1:9464");
   }
+  for (std::size_t i = 0; i < c.control.listen.size(); ++i) {
+    const auto& ep = c.control.listen[i];
+    const std::string key = "control.listen[" + std::to_string(i) + "]";
+    if (!valid_endpoint(ep))
+      fail(key, quote(ep), "must be tcp://HOST:PORT, ipc://PATH or inproc://NAME");
+    if (ep.rfind("tcp://", 0) == 0 && !is_loopback_tcp(ep) && c.bus.curve_secret_key.empty() &&
+        !c.bus.allow_insecure_tcp)
+      fail(key, quote(ep),
+           "binds off loopback without encryption: set bus.curve_secret_key, or "
+           "bus.allow_insecure_tcp = true");
+  }
+  if (c.control.max_request_bytes < 256)
+    fail("control.max_request_bytes", std::to_string(c.control.max_request_bytes),
+         "must be >= 256");
+  if (c.control.max_in_flight < 1)
+    fail("control.max_in_flight", std::to_string(c.control.max_in_flight), "must be >= 1");
+
+  resolve(c.capture.database, base);
+  if (c.capture.max_bytes < 0)
+    fail("capture.max_bytes", std::to_string(c.capture.max_bytes), "must be >= 0 (0 = unlimited)");
+  if (c.capture.max_age_s < 0)
+    fail("capture.max_age_s", std::to_string(c.capture.max_age_s), "must be >= 0 (0 = never)");
+  if (!(c.capture.min_label_s > 0))
+    fail("capture.min_label_s", num(c.capture.min_label_s), "must be > 0");
+  if (!(c.capture.max_label_s >= c.capture.min_label_s && c.capture.max_label_s <= 60))
+    fail("capture.max_label_s", num(c.capture.max_label_s),
+         "must be in [capture.min_label_s, 60] (60 s: the history each device keeps)");
+  if (c.capture.queue < 1) fail("capture.queue", std::to_string(c.capture.queue), "must be >= 1");
+
+  resolve(c.training.registry, base);
+  auto& tr = c.training;
+  if (tr.epochs < 1 || tr.epochs > 10000)
+    fail("training.epochs", std::to_string(tr.epochs), "must be in 1..10000");
+  if (tr.head_epochs < 0 || tr.head_epochs > tr.epochs)
+    fail("training.head_epochs", std::to_string(tr.head_epochs), "must be in 0..training.epochs");
+  if (tr.batch_size < 1 || tr.batch_size > 1024)
+    fail("training.batch_size", std::to_string(tr.batch_size), "must be in 1..1024");
+  if (!(tr.lr > 0 && tr.lr < 10)) fail("training.lr", num(tr.lr), "must be in (0, 10)");
+  if (!(tr.encoder_lr > 0 && tr.encoder_lr < 10))
+    fail("training.encoder_lr", num(tr.encoder_lr), "must be in (0, 10)");
+  if (!(tr.weight_decay >= 0)) fail("training.weight_decay", num(tr.weight_decay), "must be >= 0");
+  if (!(tr.warmup_fraction >= 0 && tr.warmup_fraction < 1))
+    fail("training.warmup_fraction", num(tr.warmup_fraction), "must be in [0, 1)");
+  if (tr.patience < 1) fail("training.patience", std::to_string(tr.patience), "must be >= 1");
+  if (!(tr.val_fraction > 0 && tr.val_fraction < 1))
+    fail("training.val_fraction", num(tr.val_fraction), "must be in (0, 1)");
+  if (tr.stride < 1) fail("training.stride", std::to_string(tr.stride), "must be >= 1");
+  {
+    static const std::set<std::string> augs{"scale", "permute", "rotate", "noise"};
+    for (std::size_t i = 0; i < tr.augment.size(); ++i)
+      if (!augs.count(tr.augment[i]))
+        fail("training.augment[" + std::to_string(i) + "]", quote(tr.augment[i]),
+             "must be one of scale, permute, rotate, noise");
+  }
+  if (tr.threads < 1 || tr.threads > 256)
+    fail("training.threads", std::to_string(tr.threads), "must be in 1..256");
+  if (!(tr.gate_margin >= 0 && tr.gate_margin < 1))
+    fail("training.gate_margin", num(tr.gate_margin), "must be in [0, 1)");
+  if (!(tr.schedule_minutes >= 0))
+    fail("training.schedule_minutes", num(tr.schedule_minutes), "must be >= 0 (0 = off)");
+  if (tr.min_new_windows < 1)
+    fail("training.min_new_windows", std::to_string(tr.min_new_windows), "must be >= 1");
+  if (tr.keep_versions < 2)
+    fail("training.keep_versions", std::to_string(tr.keep_versions), "must be >= 2");
+
   if (c.bus.sndhwm < 1) fail("bus.sndhwm", std::to_string(c.bus.sndhwm), "must be >= 1");
   if (c.bus.queue < 1) fail("bus.queue", std::to_string(c.bus.queue), "must be >= 1");
 
@@ -879,6 +994,28 @@ std::vector<std::string> diff_live(const Config& a, const Config& b,
       a.bus.curve_authorized_keys != b.bus.curve_authorized_keys)
     needs_restart.push_back("bus");
   if (a.metrics.listen != b.metrics.listen) needs_restart.push_back("metrics");
+  if (a.control.listen != b.control.listen ||
+      a.control.max_request_bytes != b.control.max_request_bytes ||
+      a.control.max_in_flight != b.control.max_in_flight)
+    needs_restart.push_back("control");
+  if (a.capture.database != b.capture.database || a.capture.max_bytes != b.capture.max_bytes ||
+      a.capture.max_age_s != b.capture.max_age_s ||
+      a.capture.max_label_s != b.capture.max_label_s ||
+      a.capture.min_label_s != b.capture.min_label_s || a.capture.queue != b.capture.queue)
+    needs_restart.push_back("capture");
+  {
+    const auto& x = a.training;
+    const auto& y = b.training;
+    if (x.registry != y.registry || x.mode != y.mode || x.epochs != y.epochs ||
+        x.head_epochs != y.head_epochs || x.batch_size != y.batch_size || x.lr != y.lr ||
+        x.encoder_lr != y.encoder_lr || x.weight_decay != y.weight_decay ||
+        x.warmup_fraction != y.warmup_fraction || x.patience != y.patience ||
+        x.val_fraction != y.val_fraction || x.stride != y.stride || x.augment != y.augment ||
+        x.balance != y.balance || x.threads != y.threads || x.gate_margin != y.gate_margin ||
+        x.schedule_minutes != y.schedule_minutes || x.min_new_windows != y.min_new_windows ||
+        x.keep_versions != y.keep_versions || x.seed != y.seed)
+      needs_restart.push_back("training");
+  }
   if (a.events.null_label != b.events.null_label) needs_restart.push_back("events.null_label");
   if (a.daemon.state_dir != b.daemon.state_dir || a.daemon.runtime_dir != b.daemon.runtime_dir ||
       a.daemon.watchdog_ms != b.daemon.watchdog_ms)
@@ -912,6 +1049,33 @@ std::vector<std::string> diff_live(const Config& a, const Config& b,
     }
   }
   return live;
+}
+
+std::vector<std::string> control_endpoints(const Config& c) {
+  if (!c.control.listen.empty()) return c.control.listen;
+  return {"ipc://" + (std::filesystem::path(c.daemon.runtime_dir) / "control.sock").string()};
+}
+
+std::filesystem::path capture_database(const Config& c) {
+  if (!c.capture.database.empty()) return c.capture.database;
+  return std::filesystem::path(c.daemon.state_dir) / "captures.db";
+}
+
+std::filesystem::path model_registry_dir(const Config& c) {
+  if (!c.training.registry.empty()) return c.training.registry;
+  return std::filesystem::path(c.daemon.state_dir) / "models";
+}
+
+const char* to_string(FinetuneMode m) noexcept {
+  switch (m) {
+    case FinetuneMode::kHead:
+      return "head";
+    case FinetuneMode::kFull:
+      return "full";
+    case FinetuneMode::kStaged:
+      return "staged";
+  }
+  return "?";
 }
 
 const char* to_string(AdapterKind k) noexcept {

@@ -100,6 +100,50 @@ struct MetricsConfig {
   std::string listen;  ///< "127.0.0.1:9464"; empty = off. Loopback addresses only.
 };
 
+/// The control API (src/bus/control_server.h, docs/control.md): a ZeroMQ ROUTER socket taking
+/// JSON requests. CURVE and the TCP rules are those of [bus] (bus.curve_secret_key, ...).
+struct ControlConfig {
+  std::vector<std::string> listen{};  ///< endpoints; empty: ipc://<runtime_dir>/control.sock
+  int max_request_bytes = 65536;      ///< larger requests get a bad_request reply, >= 256
+  int max_in_flight = 64;             ///< requests being handled at once; more get "busy", >= 1
+};
+
+/// Labelled captures (src/capture, docs/capture.md).
+struct CaptureConfig {
+  std::string database;                ///< SQLite file; empty: <state_dir>/captures.db
+  std::int64_t max_bytes = 1LL << 30;  ///< payload kept (24 B per sample); 0 = unlimited
+  std::int64_t max_age_s = 0;          ///< captures older than this are deleted; 0 = never
+  double max_label_s = 30.0;           ///< longest labelled span, <= 60 (the ring's history)
+  double min_label_s = 0.2;            ///< shortest labelled span, > 0
+  int queue = 64;                      ///< capture writer queue, >= 1
+};
+
+enum class FinetuneMode { kHead, kFull, kStaged };
+
+/// Background fine-tuning and the model registry (src/training, docs/training.md).
+struct TrainingConfig {
+  std::string registry;  ///< directory of model versions; empty: <state_dir>/models
+  FinetuneMode mode = FinetuneMode::kStaged;
+  int epochs = 20;               ///< >= 1 (staged: head_epochs of them train the head only)
+  int head_epochs = 5;           ///< staged: head-only epochs first, 0..epochs
+  int batch_size = 32;           ///< 1..1024
+  double lr = 1e-3;              ///< head learning rate, > 0
+  double encoder_lr = 1e-4;      ///< encoder learning rate (full, staged), > 0
+  double weight_decay = 1e-4;    ///< AdamW, >= 0
+  double warmup_fraction = 0.1;  ///< of all steps, linear warm-up then cosine to 0, [0, 1)
+  int patience = 5;              ///< epochs without a better validation loss before stopping, >= 1
+  double val_fraction = 0.25;    ///< captures held out for validation, per label, (0, 1)
+  int stride = 25;               ///< samples between windows cut from a capture, >= 1
+  std::vector<std::string> augment{"scale", "permute"};  ///< scale|permute|rotate|noise
+  bool balance = true;          ///< sample classes equally (weighted sampling)
+  int threads = 1;              ///< trainer's intra-op CPU threads, >= 1
+  double gate_margin = 0.0;     ///< candidate macro-F1 must exceed the live one's by more, >= 0
+  double schedule_minutes = 0;  ///< fine-tune every N minutes when enough new data; 0 = off
+  int min_new_windows = 50;     ///< new labelled windows needed for a scheduled run, >= 1
+  int keep_versions = 20;       ///< registry versions kept (the active one always), >= 2
+  std::uint64_t seed = 1;
+};
+
 struct DeviceConfig {
   std::string id;  ///< unique, [A-Za-z0-9_.-]{1,64}
   AdapterKind adapter = AdapterKind::kSim;
@@ -166,6 +210,9 @@ struct Config {
   EventsConfig events;
   BusConfig bus;
   MetricsConfig metrics;
+  ControlConfig control;
+  CaptureConfig capture;
+  TrainingConfig training;
   std::vector<DeviceConfig> devices;
   std::filesystem::path source;  ///< the file it came from (empty for strings)
 
@@ -185,6 +232,14 @@ Config load_config_string(const std::string& toml_text, const std::filesystem::p
 std::vector<std::string> diff_live(const Config& old_cfg, const Config& new_cfg,
                                    std::vector<std::string>& needs_restart);
 
+/// The control endpoints: control.listen, or ipc://<runtime_dir>/control.sock.
+std::vector<std::string> control_endpoints(const Config& c);
+/// capture.database, or <state_dir>/captures.db.
+std::filesystem::path capture_database(const Config& c);
+/// training.registry, or <state_dir>/models.
+std::filesystem::path model_registry_dir(const Config& c);
+
+const char* to_string(FinetuneMode m) noexcept;
 const char* to_string(AdapterKind k) noexcept;
 const char* to_string(CodecKind k) noexcept;
 /// True for adapters that carry bytes through a codec (serial, udp, ble).
