@@ -91,9 +91,13 @@ bool Batcher::pop_batch(std::vector<Window>& out) {
   out.clear();
   std::unique_lock lk(mu_);
   for (;;) {
+    if (wake_) {
+      wake_ = false;
+      if (size_ == 0 && !closed_) return true;  // empty batch: the consumer acts, then waits again
+    }
     if (size_ == 0) {
       if (closed_) return false;
-      cv_.wait(lk, [&] { return size_ > 0 || closed_; });
+      cv_.wait(lk, [&] { return size_ > 0 || closed_ || wake_; });
       continue;
     }
     if (!closed_ && static_cast<int>(size_) < max_batch_) {
@@ -113,6 +117,14 @@ void Batcher::close() {
   {
     std::lock_guard lk(mu_);
     closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Batcher::wake() {
+  {
+    std::lock_guard lk(mu_);
+    wake_ = true;
   }
   cv_.notify_all();
 }

@@ -46,6 +46,9 @@ class Batcher {
   bool pop_batch(std::vector<Window>& out);
   /// Wake the consumer; after close, pop_batch drains what is queued without waiting.
   void close();
+  /// Make one pending or the next pop_batch return at once (true, possibly with an empty batch)
+  /// so the consumer can act between batches while no windows arrive (a model swap).
+  void wake();
 
   [[nodiscard]] BatcherStats stats() const;
 
@@ -69,6 +72,7 @@ class Batcher {
   std::size_t size_ = 0;
   std::uint32_t rr_next_ = 0;  ///< device to start the next round-robin from
   bool closed_ = false;
+  bool wake_ = false;
   BatcherStats stats_;
 };
 

@@ -139,7 +139,9 @@ std::future<void> Engine::request_swap(std::unique_ptr<model::Classifier> next) 
   pending_ = std::move(next);
   pending_done_ = std::promise<void>();
   has_pending_ = true;
-  return pending_done_.get_future();
+  auto f = pending_done_.get_future();
+  batcher_.wake();  // swap now even when no window is arriving
+  return f;
 }
 
 void Engine::set_events_config(const EventsConfig& cfg) {
@@ -252,6 +254,7 @@ void Engine::run(std::unique_ptr<model::Classifier> clf, std::promise<void>* loa
       }
     }
 
+    if (batch.empty()) continue;  // woken for a swap only
     const int B = static_cast<int>(batch.size());
     const int shape = padded_batch(B, max_batch);
     for (int b = 0; b < B; ++b) {

@@ -126,6 +126,8 @@ void Classifier::encode(const float* x, int batch, int length, float* emb, float
 
 const ModelInfo& Classifier::info() const { return impl_->info; }
 
+void Classifier::set_version(std::string version) { impl_->info.version = std::move(version); }
+
 std::string Classifier::device_name() const { return impl_->device.str(); }
 
 int Classifier::num_classes() const { return static_cast<int>(impl_->info.labels.size()); }

@@ -81,6 +81,8 @@ class Classifier {
   void save(const std::string& path) const;
 
   [[nodiscard]] const ModelInfo& info() const;
+  /// Sets info().version (written by save(), reported in events), e.g. "v3".
+  void set_version(std::string version);
   /// "cpu" or "cuda:N".
   [[nodiscard]] std::string device_name() const;
   [[nodiscard]] int num_classes() const;

@@ -1,0 +1,98 @@
+#pragma once
+// Training windows cut from labelled captures, split into train/validation BY CAPTURE.
+//
+// A capture may hold context around the labelled span: the daemon stores, for a gesture shorter
+// than a window, enough samples on both sides that every window containing the whole gesture can
+// be cut (docs/training.md). Where the label lies inside the capture is recorded in the capture's
+// `conversion` JSON as {"label_first": i, "label_count": n}; captures without it are labelled
+// throughout.
+//
+// Which windows a capture gives (window_starts): windows of `length` samples every `stride`
+// samples, inside the capture, that
+//   - contain the whole labelled span when the span is shorter than a window, or
+//   - lie inside the labelled span when it is at least a window long.
+// The last admissible start is always included, so a capture gives at least one window when any
+// fits. Captures shorter than `length` give none (reported as too short).
+//
+// Split: per label, the captures are shuffled with the seed and round(val_fraction * n) of them
+// (at least 1 when n >= 2, none when n == 1) go to validation. Overlapping windows of one capture
+// therefore never sit on both sides.
+//
+// Threads: pure functions and plain values; any thread.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "src/capture/capture_record.h"
+
+namespace primus::training {
+
+/// The labelled part of a capture, in samples.
+struct LabelSpan {
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+};
+
+/// {"label_first","label_count"} from r.conversion, clamped to the capture; the whole capture
+/// when absent or unreadable.
+[[nodiscard]] LabelSpan labelled_span(const capture::CaptureRecord& r);
+/// The same from a capture's conversion JSON text and sample count.
+[[nodiscard]] LabelSpan labelled_span(const std::string& conversion, std::int64_t n);
+
+/// Start samples of the windows a capture of n samples gives (see above). Empty if n < length.
+[[nodiscard]] std::vector<std::int64_t> window_starts(std::int64_t n, LabelSpan span, int length,
+                                                      int stride);
+
+/// Windows as one contiguous buffer: window i is x[i*6*length .. (i+1)*6*length), channel-major
+/// ([6, length], the model's input layout), with class y[i] from capture capture_id[i].
+struct WindowSet {
+  int length = 0;
+  std::vector<float> x;
+  std::vector<int> y;
+  std::vector<std::int64_t> capture_id;
+
+  [[nodiscard]] std::size_t size() const noexcept { return y.size(); }
+  [[nodiscard]] const float* window(std::size_t i) const {
+    return x.data() + i * 6 * static_cast<std::size_t>(length);
+  }
+  /// Appends samples [start, start+length) of a channel-major capture of n samples.
+  void add(const std::vector<float>& data, std::int64_t n, std::int64_t start, int label,
+           std::int64_t capture);
+  /// Windows per class index (size = classes).
+  [[nodiscard]] std::vector<std::int64_t> class_counts(std::size_t classes) const;
+};
+
+struct DatasetOptions {
+  int length = 250;  ///< window length (the inference window), >= 1
+  int stride = 25;   ///< samples between windows, >= 1
+  double val_fraction = 0.25;
+  std::uint64_t seed = 1;
+};
+
+/// Per label: what went where.
+struct LabelCounts {
+  std::int64_t train_captures = 0, val_captures = 0;
+  std::int64_t train_windows = 0, val_windows = 0;
+};
+
+struct Dataset {
+  /// Class order: the base labels first (as given), then labels first seen in the captures,
+  /// sorted. A label never seen before thus grows the head; existing classes keep their index.
+  std::vector<std::string> labels;
+  WindowSet train, val;
+  std::map<std::string, LabelCounts> counts;
+  std::int64_t too_short = 0;       ///< captures shorter than one window
+  std::int64_t max_capture_id = 0;  ///< newest capture used
+  [[nodiscard]] std::vector<std::string> new_labels(const std::vector<std::string>& base) const;
+};
+
+/// Cuts and splits. `is_val`, when given, decides the split instead of the seeded shuffle
+/// (cross-validation). Throws std::invalid_argument for bad options.
+[[nodiscard]] Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
+                                    const std::vector<std::string>& base_labels,
+                                    const DatasetOptions& opt,
+                                    const std::function<bool(std::int64_t)>& is_val = {});
+
+}  // namespace primus::training

@@ -1,0 +1,325 @@
+// Fine-tuning parts: window cutting, split by capture, metrics, registry, trainer, service.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+#include <set>
+
+#include "src/capture/capture_store.h"
+#include "src/model/classifier.h"
+#include "src/training/dataset.h"
+#include "src/training/metrics.h"
+#include "src/training/registry.h"
+#include "src/training/service.h"
+#include "src/training/trainer.h"
+#include "tests/unit/capture/capture_test_util.h"
+
+namespace primus::training {
+namespace {
+
+using capture::CaptureRecord;
+using capture::test::TempDir;
+
+constexpr int kLen = 123;
+
+/// A capture of n samples: "null" = gravity + noise, "wave" = gyro x sine, "shake" = acc x sine.
+CaptureRecord synth(const std::string& label, std::int64_t n, int seed, std::int64_t id = 0) {
+  CaptureRecord r = capture::test::make_record(n, label, "dev", seed);
+  r.id = id;
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::normal_distribution<float> e(0, 0.05F);
+  const double f = 1.5 + 0.1 * (seed % 5);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i) / 50.0;
+    float v[6] = {e(rng), e(rng), 9.81F + e(rng), e(rng), e(rng), e(rng)};
+    if (label == "wave") v[3] += static_cast<float>(4.0 * std::sin(2 * M_PI * f * t));
+    if (label == "shake") v[0] += static_cast<float>(8.0 * std::sin(2 * M_PI * 2 * f * t));
+    for (int c = 0; c < 6; ++c) r.data[static_cast<std::size_t>(c * n + i)] = v[c];
+  }
+  r.conversion = "{}";
+  return r;
+}
+
+TEST(TrainingDataset, WindowStartsContainShortSpans) {
+  // 300 samples, gesture at [150, 200): windows of 123 must contain it.
+  const auto s = window_starts(300, {150, 50}, kLen, 10);
+  ASSERT_FALSE(s.empty());
+  for (auto st : s) {
+    EXPECT_LE(st, 150);
+    EXPECT_GE(st + kLen, 200);
+  }
+  EXPECT_EQ(s.front(), 200 - kLen);
+  EXPECT_EQ(s.back(), 150);  // the last admissible start is always included
+}
+
+TEST(TrainingDataset, WindowStartsStayInsideLongSpans) {
+  const auto s = window_starts(1000, {100, 500}, kLen, 50);
+  ASSERT_FALSE(s.empty());
+  EXPECT_EQ(s.front(), 100);
+  EXPECT_EQ(s.back(), 600 - kLen);
+  EXPECT_TRUE(window_starts(100, {0, 100}, kLen, 10).empty());  // shorter than a window
+  EXPECT_EQ(window_starts(kLen, {0, kLen}, kLen, 10).size(), 1U);
+}
+
+TEST(TrainingDataset, LabelledSpanFromConversion) {
+  auto r = synth("wave", 300, 1);
+  r.conversion = R"({"label_first": 100, "label_count": 60})";
+  const auto s = labelled_span(r);
+  EXPECT_EQ(s.first, 100);
+  EXPECT_EQ(s.count, 60);
+  r.conversion = R"({"label_first": 290, "label_count": 60})";  // clamped to the capture
+  EXPECT_EQ(labelled_span(r).count, 10);
+  r.conversion = "{}";
+  EXPECT_EQ(labelled_span(r).count, 300);
+  r.conversion = "not json";
+  EXPECT_EQ(labelled_span(r).count, 300);
+}
+
+TEST(TrainingDataset, SplitIsByCaptureAndSeeded) {
+  std::vector<CaptureRecord> caps;
+  std::int64_t id = 1;
+  for (int i = 0; i < 8; ++i) caps.push_back(synth("wave", 400, i, id++));
+  for (int i = 0; i < 8; ++i) caps.push_back(synth("null", 400, 100 + i, id++));
+  caps.push_back(synth("circle", 400, 200, id++));  // new label, one capture: train only
+  caps.push_back(synth("tap", 50, 300, id++));      // shorter than a window
+  DatasetOptions o{kLen, 20, 0.25, 7};
+  const auto d = build_dataset(caps, {"null", "wave"}, o);
+  EXPECT_EQ(d.labels, (std::vector<std::string>{"null", "wave", "circle", "tap"}));
+  EXPECT_EQ(d.new_labels({"null", "wave"}), (std::vector<std::string>{"circle", "tap"}));
+  EXPECT_EQ(d.too_short, 1);
+  std::set<std::int64_t> tr(d.train.capture_id.begin(), d.train.capture_id.end());
+  std::set<std::int64_t> va(d.val.capture_id.begin(), d.val.capture_id.end());
+  for (auto c : va) EXPECT_EQ(tr.count(c), 0U) << "capture " << c << " on both sides";
+  EXPECT_EQ(d.counts.at("wave").val_captures, 2);
+  EXPECT_EQ(d.counts.at("null").val_captures, 2);
+  EXPECT_EQ(d.counts.at("circle").val_captures, 0);
+  EXPECT_EQ(d.max_capture_id, 18);
+  // Same seed, same split; windows hold the capture's samples.
+  const auto d2 = build_dataset(caps, {"null", "wave"}, o);
+  EXPECT_EQ(d2.val.capture_id, d.val.capture_id);
+  const auto& c0 = caps[static_cast<std::size_t>(d.train.capture_id[0] - 1)];
+  EXPECT_FLOAT_EQ(d.train.window(0)[0], c0.data[0]);
+  EXPECT_FLOAT_EQ(d.train.window(0)[kLen], c0.data[static_cast<std::size_t>(c0.n_samples())]);
+}
+
+TEST(TrainingMetrics, MacroF1OverClassesPresent) {
+  // truth: 0 0 1 1, pred: 0 1 1 1 -> F1(0) = 2/3, F1(1) = 0.8; class 2 absent.
+  const auto m = classification_metrics({0, 0, 1, 1}, {0, 1, 1, 1}, 3);
+  EXPECT_NEAR(m.accuracy, 0.75, 1e-12);
+  EXPECT_NEAR(m.f1[0], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(m.f1[1], 0.8, 1e-12);
+  EXPECT_NEAR(m.macro_f1, (2.0 / 3 + 0.8) / 2, 1e-12);
+  EXPECT_EQ(m.confusion[0][1], 1);
+  EXPECT_THROW((void)classification_metrics({0}, {0, 1}, 2), std::invalid_argument);
+}
+
+TEST(TrainingRegistry, VersionsAreDurableNumberedAndActivatable) {
+  TempDir tmp;
+  const auto dir = tmp / "models";
+  std::filesystem::create_directories(dir / ".tmp-7-123");  // a crash leftover
+  ModelRegistry reg(dir);
+  EXPECT_FALSE(std::filesystem::exists(dir / ".tmp-7-123"));
+  EXPECT_EQ(reg.active(), 0);
+  auto writer = [](const std::filesystem::path& p, int v) { std::ofstream(p) << "model " << v; };
+  EXPECT_EQ(reg.add(writer, {{"status", "accepted"}, {"parent", 0}}), 1);
+  EXPECT_EQ(reg.add(writer, {{"status", "rejected"}, {"parent", 1}}), 2);
+  reg.set_active(1);
+  EXPECT_EQ(reg.active(), 1);
+  EXPECT_THROW(reg.set_active(9), std::invalid_argument);
+  const auto all = reg.list();
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[1].status, "rejected");
+  EXPECT_EQ(all[1].meta["version"], 2);
+  // A version whose meta.json is damaged is reported broken and cannot be activated.
+  std::ofstream(dir / "2" / "meta.json") << "{broken";
+  EXPECT_EQ(reg.get(2)->status, "broken");
+  EXPECT_THROW(reg.set_active(2), std::invalid_argument);
+  // Pruning keeps the active one; numbers are never reused.
+  EXPECT_EQ(reg.add(writer, {{"status", "accepted"}}), 3);
+  EXPECT_EQ(reg.prune(2), 1);  // removes 2 (1 is active)
+  EXPECT_TRUE(reg.get(1).has_value());
+  std::filesystem::remove_all(dir / "3");
+  EXPECT_EQ(reg.add(writer, {{"status", "accepted"}}), 4);
+  ModelRegistry again(dir);  // state survives reopening
+  EXPECT_EQ(again.active(), 1);
+}
+
+model::ModelInfo small_info() {
+  model::ModelInfo info;
+  info.labels = {"null", "wave"};
+  info.window_length = kLen;
+  info.rate_hz = 50;
+  info.version = "test";
+  return info;
+}
+
+Dataset toy_dataset(const std::vector<std::string>& labels, int per_label, int n = 200) {
+  std::vector<CaptureRecord> caps;
+  std::int64_t id = 1;
+  for (const auto& l : labels)
+    for (int i = 0; i < per_label; ++i) caps.push_back(synth(l, n, static_cast<int>(id), id)), ++id;
+  return build_dataset(caps, {"null", "wave"}, DatasetOptions{kLen, 25, 0.25, 3});
+}
+
+TEST(TrainingTrainer, HeadModeLearnsSeparableClassesAndKeepsBaseUntouched) {
+  set_training_threads(1);
+  auto base = model::Classifier::random(small_info(), 5, "cpu");
+  const auto data = toy_dataset({"null", "wave"}, 6);
+  const auto before = evaluate(*base, data.val, data.labels);
+  FinetuneOptions o;
+  o.mode = FinetuneMode::kHead;
+  o.epochs = 40;
+  o.patience = 40;
+  o.lr = 5e-2;
+  o.augment = {};
+  int calls = 0;
+  auto r = finetune(*base, data, o, [&](const Progress& p) {
+    ++calls;
+    EXPECT_EQ(p.phase, "head");
+  });
+  EXPECT_EQ(calls, r.epochs_run);
+  EXPECT_GE(r.val.accuracy, 0.9) << "before: " << before.accuracy;
+  // The base model is untouched: same scores as before.
+  const auto again = evaluate(*base, data.val, data.labels);
+  EXPECT_DOUBLE_EQ(again.loss, before.loss);
+}
+
+TEST(TrainingTrainer, NewLabelGrowsTheHeadAndStagedRunsBothPhases) {
+  set_training_threads(1);
+  auto base = model::Classifier::random(small_info(), 5, "cpu");
+  const auto data = toy_dataset({"null", "wave", "shake"}, 4);
+  ASSERT_EQ(data.labels.size(), 3U);
+  FinetuneOptions o;
+  o.mode = FinetuneMode::kStaged;
+  o.epochs = 3;
+  o.head_epochs = 1;
+  o.patience = 10;
+  o.augment = {"scale", "permute", "rotate", "noise"};
+  std::vector<std::string> phases;
+  auto r = finetune(*base, data, o, [&](const Progress& p) { phases.push_back(p.phase); });
+  EXPECT_EQ(phases, (std::vector<std::string>{"head", "full", "full"}));
+  EXPECT_EQ(r.model->info().labels, data.labels);
+  EXPECT_EQ(r.model->num_classes(), 3);
+  // Reproducible: same seed, same result.
+  auto r2 = finetune(*base, data, o);
+  EXPECT_DOUBLE_EQ(r2.val.loss, r.val.loss);
+}
+
+TEST(TrainingTrainer, RefusesEmptyDataAndCancels) {
+  auto base = model::Classifier::random(small_info(), 5, "cpu");
+  Dataset empty;
+  empty.labels = {"null", "wave"};
+  empty.train.length = kLen;
+  EXPECT_THROW((void)finetune(*base, empty, {}), std::invalid_argument);
+  const auto data = toy_dataset({"null", "wave"}, 3);
+  std::atomic<bool> cancel{true};
+  auto r = finetune(*base, data, {}, {}, &cancel);
+  EXPECT_TRUE(r.cancelled);
+}
+
+/// The service against a real capture store and registry, with a swap hook that takes the model.
+TEST(TrainingService, FineTunesGatesActivatesAndRollsBack) {
+  TempDir tmp;
+  Config cfg;
+  cfg.daemon.state_dir = tmp.path().string();
+  cfg.model.labels = {"null", "wave"};
+  cfg.model.device = "cpu";
+  cfg.events.null_label = "null";
+  cfg.window.length = kLen;
+  cfg.batcher.max_batch = 2;
+  cfg.training.mode = FinetuneMode::kHead;
+  cfg.training.epochs = 10;
+  cfg.training.lr = 1e-2;
+  cfg.training.augment = {};
+  {
+    capture::CaptureStore store(capture_database(cfg));
+    int seed = 1;
+    for (const char* l : {"null", "wave", "shake"})
+      for (int i = 0; i < 4; ++i) (void)store.append(synth(l, 200, seed++));
+  }
+  std::vector<std::string> published;
+  std::mutex mu;
+  std::vector<std::string> live_versions;
+  TrainingService::Hooks hooks;
+  hooks.publish = [&](std::string, std::string j) {
+    std::lock_guard lk(mu);
+    published.push_back(nlohmann::json::parse(j)["event"]);
+  };
+  hooks.swap = [&](std::unique_ptr<model::Classifier> m) {
+    std::lock_guard lk(mu);
+    live_versions.push_back(m->info().version);
+    std::promise<void> p;
+    p.set_value();
+    return p.get_future();
+  };
+  TrainingService svc(cfg, hooks);
+  EXPECT_EQ(svc.startup_weights(), "");
+  svc.start();
+  std::promise<ServiceReply> done;
+  auto q = svc.request_finetune(std::nullopt, [&](const ServiceReply& r) { done.set_value(r); });
+  ASSERT_TRUE(q.ok()) << q.message;
+  EXPECT_EQ(svc.request_finetune(std::nullopt, {}).error_code, "conflict");
+  const auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.result["decision"], "accepted") << r.result.dump();
+  EXPECT_EQ(r.result["candidate_version"], 1);
+  EXPECT_GT(r.result["metrics"]["val_macro_f1"].get<double>(),
+            r.result["metrics"]["live_val_macro_f1"].get<double>());
+  EXPECT_EQ(svc.models()["active"], 1);
+  EXPECT_NE(svc.startup_weights(), "");  // a restart loads version 1
+  {
+    std::lock_guard lk(mu);
+    EXPECT_EQ(live_versions, (std::vector<std::string>{"v1"}));
+    EXPECT_EQ(published.front(), "started");
+    EXPECT_NE(std::find(published.begin(), published.end(), "accepted"), published.end());
+    EXPECT_NE(std::find(published.begin(), published.end(), "activated"), published.end());
+  }
+  // The head grew by the new label "shake".
+  auto labels = svc.models()["versions"][1]["labels"].get<std::vector<std::string>>();
+  EXPECT_EQ(labels, (std::vector<std::string>{"null", "wave", "shake"}));
+
+  // Rolling back goes to the parent (the base model, version 0).
+  std::promise<ServiceReply> rb;
+  svc.request_rollback(std::nullopt, [&](const ServiceReply& x) { rb.set_value(x); });
+  const auto rr = rb.get_future().get();
+  ASSERT_TRUE(rr.ok()) << rr.message;
+  EXPECT_EQ(rr.result["active"], 0);
+  EXPECT_EQ(rr.result["previous"], 1);
+  EXPECT_EQ(svc.startup_weights(), "");
+
+  // A missing version is not_found.
+  std::promise<ServiceReply> nf;
+  svc.request_activate(42, false, [&](const ServiceReply& x) { nf.set_value(x); });
+  EXPECT_EQ(nf.get_future().get().error_code, "not_found");
+  svc.stop();
+}
+
+TEST(TrainingService, RefusesWithoutEnoughData) {
+  TempDir tmp;
+  Config cfg;
+  cfg.daemon.state_dir = tmp.path().string();
+  cfg.model.labels = {"null", "wave"};
+  cfg.model.device = "cpu";
+  cfg.window.length = kLen;
+  cfg.batcher.max_batch = 1;
+  {
+    capture::CaptureStore store(capture_database(cfg));
+    (void)store.append(synth("wave", 200, 1));
+  }
+  TrainingService svc(cfg, {});
+  svc.start();
+  std::promise<ServiceReply> done;
+  ASSERT_TRUE(
+      svc.request_finetune(FinetuneMode::kHead, [&](const ServiceReply& r) { done.set_value(r); })
+          .ok());
+  const auto r = done.get_future().get();
+  EXPECT_EQ(r.error_code, "unavailable");
+  EXPECT_NE(r.message.find("at least 2 labels"), std::string::npos) << r.message;
+  EXPECT_EQ(svc.status()["last"]["decision"], "failed");
+}
+
+}  // namespace
+}  // namespace primus::training
