@@ -1,8 +1,9 @@
-// primusctl: talk to a running primusd (events) and work offline on files.
+// primusctl: talk to a running primusd (events, control API) and work offline on files.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "src/app/ctl_control.h"
 #include "src/app/ctl_events.h"
 #include "src/core/version.h"
 #include "src/model/model_cli.h"
@@ -73,7 +74,15 @@ int main(int argc, char** argv) {
   auto* info = model->add_subcommand("info", "print what a weight file holds");
   info->add_option("FILE", info_path, "weight file (.safetensors)")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  primus::app::ControlCommands control(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc != 0 && control.parsed() ? 2 : rc;  // control commands: usage errors exit 2
+  }
+  if (control.parsed()) return control.run(std::cout, std::cerr);
   if (events->parsed()) return primus::app::run_events(ev, std::cout, std::cerr);
   if (keygen->parsed()) return primus::app::run_keygen(keygen_prefix, std::cout, std::cerr);
   if (quat2gyro->parsed()) {
