@@ -176,6 +176,12 @@ void SimSource::tick() {
     s.t_host_ns = due;
     ++stats_.samples;
     ctx_.on_sample(s);
+    if (gen_.current_label() != seg_label_) {  // a segment ended with the previous sample
+      if (seg_first_ns_ >= 0 && ctx_.on_truth) ctx_.on_truth(seg_label_, seg_first_ns_, last_ns_);
+      seg_label_ = gen_.current_label();
+      seg_first_ns_ = due;
+    }
+    last_ns_ = due;
     due = start_ns_ + static_cast<std::int64_t>(gen_.sim_time_s() * 1e9);
   }
   timer_.expires_after(

@@ -67,7 +67,10 @@ class SimSource final : public Source {
   boost::asio::steady_timer timer_;
   std::int64_t start_ns_ = 0;
   std::int64_t period_ns_;
-  std::int64_t phase_ns_;  ///< start offset in [0, 1 s), fixed per device
+  std::int64_t phase_ns_;           ///< start offset in [0, 1 s), fixed per device
+  std::string seg_label_;           ///< label of the segment being emitted
+  std::int64_t seg_first_ns_ = -1;  ///< host time of its first sample
+  std::int64_t last_ns_ = 0;        ///< host time of the last sample emitted
   bool running_ = false;
   SourceStats stats_;
 };

@@ -57,11 +57,17 @@ class Source {
   [[nodiscard]] virtual const SourceStats& stats() const = 0;
 };
 
+/// Ground truth of a simulated device: it performed `label` ("null" = idle) over the samples
+/// with host times [t_start_host_ns, t_end_host_ns]. Called on the io thread when the segment ends.
+using TruthSink = std::function<void(const std::string& label, std::int64_t t_start_host_ns,
+                                     std::int64_t t_end_host_ns)>;
+
 struct SourceContext {
   boost::asio::io_context& io;
   const TimeSource& clock;
   SampleSink on_sample;
   StateSink on_state;
+  TruthSink on_truth{};  ///< optional; only the simulator calls it
 };
 
 /// Build the source a device's config asks for. Throws std::runtime_error naming the device.

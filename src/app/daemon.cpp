@@ -1,4 +1,5 @@
 #include "src/app/daemon.h"
+#include "src/app/daemon_impl.h"
 
 #include <spdlog/spdlog.h>
 
@@ -77,67 +78,6 @@ nlohmann::json counters_json(const signal::PipelineCounters& c) {
 
 }  // namespace
 
-struct Daemon::Impl {
-  explicit Impl(Config c) : cfg(std::move(c)) {}
-  ~Impl() {
-    if (engine) engine->stop();  // fails a pending swap, so the loader cannot wait forever
-    if (loader.joinable()) loader.join();
-  }
-
-  struct Device {
-    std::string id;
-    std::unique_ptr<signal::DevicePipeline> pipeline;
-    std::unique_ptr<adapters::Source> source;
-    std::string state = "connecting";
-    std::uint64_t windows = 0;
-    std::uint64_t samples_at_last_status = 0;
-    signal::PipelineCounters last_counters{};  ///< at the last drop warning
-    std::chrono::steady_clock::time_point last_warning{};
-  };
-
-  Config cfg;
-  const TimeSource& clock = SteadyTimeSource::instance();
-  asio::io_context io;
-  zmq::context_t zmq_ctx{1};
-  std::unique_ptr<bus::ZapAuthenticator> zap;  ///< before the publisher: it guards its endpoints
-  std::unique_ptr<bus::Publisher> publisher;
-  std::unique_ptr<inference::Batcher> batcher;
-  std::unique_ptr<inference::Engine> engine;
-  std::vector<Device> devices;
-  asio::signal_set stop_signals{io, SIGTERM, SIGINT};
-  asio::signal_set hup_signal{io, SIGHUP};
-  asio::steady_timer status_timer{io};
-  asio::steady_timer watchdog_timer{io};
-  asio::steady_timer heartbeat_timer{io};
-  std::atomic<std::int64_t> io_heartbeat_ns{0};  ///< last io-thread tick, for /healthz
-  std::atomic<bool> ready{false};
-  std::mutex device_metrics_mu;
-  std::string device_metrics;  ///< per-device exposition lines, refreshed by the io thread
-  std::unique_ptr<MetricsServer> metrics;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_status = started;
-  bool stopping = false;
-
-  std::vector<std::string> endpoints() const {
-    if (!cfg.bus.publish.empty()) return cfg.bus.publish;
-    return {"ipc://" + (std::filesystem::path(cfg.daemon.runtime_dir) / "events.sock").string()};
-  }
-
-  void start();
-  void stop(int signo);
-  void reload();
-  void arm_status();
-  void arm_watchdog(std::chrono::microseconds every);
-  void warn_about_drops(Device& d);
-  void arm_heartbeat();
-  std::string render_metrics();
-  void refresh_device_metrics();
-  void swap_model(const Config& next);
-  std::thread loader;  ///< loads a new model beside the live one (SIGHUP with new model.weights)
-  std::atomic<bool> loading{false};
-  std::string status_json(std::string& summary);
-};
-
 void Daemon::Impl::start() {
   for (const auto& ep : endpoints()) {
     if (ep.rfind("ipc://", 0) == 0) {
@@ -170,13 +110,36 @@ void Daemon::Impl::start() {
   batcher = std::make_unique<inference::Batcher>(static_cast<std::size_t>(cfg.batcher.queue),
                                                  cfg.batcher.max_batch, cfg.batcher.max_delay_us,
                                                  clock, cfg.batcher.max_queue_delay_us);
-  engine = std::make_unique<inference::Engine>(
-      cfg, *batcher,
-      [this](std::string topic, std::string json) {
-        publisher->publish(std::move(topic), std::move(json));
-      },
-      clock);
-  engine->start();  // loads the model on the inference thread; throws on failure
+  start_capture_and_training();
+  auto make_engine = [this](const Config& c) {
+    return std::make_unique<inference::Engine>(
+        c, *batcher,
+        [this](std::string topic, std::string json) {
+          publisher->publish(std::move(topic), std::move(json));
+        },
+        clock);
+  };
+  // The active registry version (a fine-tuned model) wins over model.weights; if it cannot be
+  // loaded, the configured base model runs and the failure is logged.
+  const std::string active_file = training ? training->startup_weights() : std::string();
+  bool started_engine = false;
+  if (!active_file.empty()) {
+    Config c = cfg;
+    c.model.weights = active_file;
+    engine = make_engine(c);
+    try {
+      engine->start();
+      training->set_live_version(training->startup_version());
+      started_engine = true;
+    } catch (const std::exception& e) {
+      spdlog::error("active model version {} ({}) did not load, starting with the base model: {}",
+                    training->startup_version(), active_file, e.what());
+    }
+  }
+  if (!started_engine) {
+    engine = make_engine(cfg);
+    engine->start();  // loads the model on the inference thread; throws on failure
+  }
 
   devices.resize(cfg.devices.size());
   for (std::uint32_t i = 0; i < cfg.devices.size(); ++i) {
@@ -204,10 +167,21 @@ void Daemon::Impl::start() {
           if (st != adapters::SourceState::kConnected) dev.pipeline->reset();
           publisher->publish("device." + dev.id,
                              events::device_state_json(dev.id, dev.state, detail));
+        },
+        [this, i](const std::string& label, std::int64_t t0, std::int64_t t1) {
+          const auto& dev = devices[i];
+          publisher->publish("truth." + dev.id, nlohmann::json{{"schema", events::kSchemaVersion},
+                                                               {"type", "truth"},
+                                                               {"device", dev.id},
+                                                               {"label", label},
+                                                               {"t_start_host_ns", t0},
+                                                               {"t_end_host_ns", t1}}
+                                                    .dump());
         }};
     d.source = adapters::make_source(cfg.devices[i], i, std::move(ctx));
   }
   for (auto& d : devices) d.source->start();
+  start_control();
 
   stop_signals.async_wait([this](const boost::system::error_code& ec, int signo) {
     if (!ec) stop(signo);
@@ -243,6 +217,8 @@ void Daemon::Impl::stop(int signo) {
   heartbeat_timer.cancel();
   spdlog::info("received {}, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
   notify_stopping();
+  if (control) control->stop();    // no new requests
+  if (training) training->stop();  // cancels a fine-tune at its next batch
   for (auto& d : devices) d.source->stop();
   status_timer.cancel();
   watchdog_timer.cancel();
@@ -251,6 +227,7 @@ void Daemon::Impl::stop(int signo) {
   if (loader.joinable()) loader.join();
   const auto st = engine->stats();
   spdlog::info("inference stopped after {} windows in {} batches", st.windows, st.batches);
+  if (capture_writer) capture_writer->stop();  // writes every capture already accepted
   io.stop();
 }
 
@@ -264,26 +241,31 @@ void Daemon::Impl::reload() {
   }
   notify_reloading();
   try {
-    Config next = load_config(cfg.source);
-    std::vector<std::string> restart;
-    const auto changes = diff_live(cfg, next, restart);
-    if (changes.empty() && restart.empty())
-      spdlog::info("SIGHUP: {} unchanged", cfg.source.string());
-    for (const auto& c : changes) spdlog::info("SIGHUP: {}", c);
-    for (const auto& r : restart)
-      spdlog::warn("SIGHUP: {} changed but needs a restart; keeping the running value", r);
-    set_log_level(next.daemon.log_level);
-    engine->set_events_config(next.events);
-    cfg.daemon.log_level = next.daemon.log_level;
-    cfg.events = next.events;
-    cfg.daemon.status_interval_s = next.daemon.status_interval_s;
-    if (next.model.weights != cfg.model.weights) swap_model(next);
+    (void)reload_config("SIGHUP");
   } catch (const std::exception& e) {
     spdlog::error("SIGHUP: refusing the new configuration, keeping the old one: {}", e.what());
   }
   std::string summary;
   status_json(summary);
   notify_status(summary);  // also ends RELOADING
+}
+
+nlohmann::json Daemon::Impl::reload_config(const std::string& who) {
+  Config next = load_config(cfg.source);
+  std::vector<std::string> restart;
+  const auto changes = diff_live(cfg, next, restart);
+  if (changes.empty() && restart.empty())
+    spdlog::info("{}: {} unchanged", who, cfg.source.string());
+  for (const auto& c : changes) spdlog::info("{}: {}", who, c);
+  for (const auto& r : restart)
+    spdlog::warn("{}: {} changed but needs a restart; keeping the running value", who, r);
+  set_log_level(next.daemon.log_level);
+  engine->set_events_config(next.events);
+  cfg.daemon.log_level = next.daemon.log_level;
+  cfg.events = next.events;
+  cfg.daemon.status_interval_s = next.daemon.status_interval_s;
+  if (next.model.weights != cfg.model.weights) swap_model(next);
+  return {{"changes", changes}, {"restart", restart}};
 }
 
 // Load and warm the new weights on a loader thread, then hand them to the engine, which swaps
@@ -535,6 +517,8 @@ std::string Daemon::Impl::status_json(std::string& summary) {
         {"compute_ms", summary_json(es.compute_ms)},
         {"queue_ms", summary_json(es.queue_ms)},
         {"latency_ms", summary_json(es.latency_ms)}}},
+      {"training", training ? training->status() : nlohmann::json(nullptr)},
+      {"capture", capture_json()},
       {"bus",
        {{"published", ps.published},
         {"dropped_queue", ps.dropped_queue},

@@ -49,6 +49,10 @@ std::string TrainingService::startup_weights() const {
   return registry_.model_path(v).string();
 }
 
+int TrainingService::startup_version() const {
+  return startup_weights().empty() ? 0 : registry_.active();
+}
+
 void TrainingService::set_live_version(int version) {
   std::lock_guard lk(mu_);
   live_version_ = version;

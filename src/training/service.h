@@ -63,6 +63,8 @@ class TrainingService {
   /// The model file the daemon should start with: the active registry version's file, or empty
   /// for the configured base (no active version, or version 0). Call before start().
   [[nodiscard]] std::string startup_weights() const;
+  /// The version startup_weights() names (0 for the base model).
+  [[nodiscard]] int startup_version() const;
   /// Tell the service which version went live at start-up (after startup_weights() loaded).
   void set_live_version(int version);
 
