@@ -222,14 +222,11 @@ void cross_validate(const char* name, const Labelled& data, const std::vector<st
         const auto ds = training::build_dataset(tr, labels, o);
         const auto test = training::build_dataset(te, ds.labels, {win.length, stride, 0.0, 1},
                                                   [](std::int64_t) { return true; });
-        training::FinetuneOptions fo;
+        // The daemon's defaults ([training] in docs/config.md) except epochs.
+        training::FinetuneOptions fo = training::finetune_options(TrainingConfig{});
         fo.mode = mode;
         fo.epochs = epochs;
         fo.head_epochs = std::max(1, epochs / 4);
-        fo.lr = 1e-3;
-        fo.encoder_lr = 1e-4;
-        fo.patience = 5;
-        fo.augment = {"scale"};
         fo.seed = static_cast<std::uint64_t>(r * 100 + f + 1);
         const auto res = training::finetune(*base, ds, fo);
         const auto m = training::evaluate(*res.model, test.val, ds.labels);

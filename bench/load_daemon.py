@@ -6,7 +6,9 @@ For each N it starts the real primusd on a generated config (sim devices, per-wi
 on), lets it warm up, then for --seconds records every score message: windows/s served, latency
 from the moment the window was complete in the daemon (t_ready_ns, CLOCK_MONOTONIC) to its arrival
 at this subscriber (p50/p99/max), mean batch size and drops (from `status`), and the daemon's CPU
-and RSS (from /proc). --baseline also runs each N with max_batch = 1 (one window at a time).
+and RSS (from /proc). --baseline also runs each N with max_batch = 1 (one window at a time). --train labels captures on
+16 devices over the control API, starts a fine-tune (mode full, many epochs, training.threads = 1)
+and measures while it runs ("train" column: the trainer was running for the whole window).
 
   bench/load_daemon.py --primusd build/daemon/primusd --devices 1 16 64 256 512 --baseline
 """
@@ -60,6 +62,14 @@ publish_scores = true
 publish = ["{ep}"]
 sndhwm = 1000000
 queue = 100000
+[control]
+listen = ["ipc://{d}/control.sock"]
+[training]
+mode = "{args.train_mode}"
+epochs = 1000
+patience = 1000
+stride = 5
+threads = 1
 """)
         for i in range(n):
             f.write(f'[[devices]]\nid = "sim{i:04d}"\nadapter = "sim"\nrate_hz = 100.0\nseed = {i + 1}\n')
@@ -87,6 +97,28 @@ queue = 100000
         while time.monotonic() < t_end_warm:
             if sub.poll(100):
                 sub.recv_multipart()
+        training = False
+        if args.train:
+            ctl = ctx.socket(zmq.DEALER)
+            ctl.connect(f"ipc://{d}/control.sock")
+
+            def call(method, params):
+                ctl.send_multipart([b"", json.dumps({"method": method, "params": params}).encode()])
+                if not ctl.poll(60000):
+                    raise RuntimeError(f"no reply to {method}")
+                r = json.loads(ctl.recv_multipart()[-1])
+                if not r["ok"]:
+                    raise RuntimeError(f"{method}: {r['error']}")
+                return r["result"]
+
+            for i in range(min(n, 16)):
+                call("label.mark", {"device": f"sim{i:04d}", "label": "wave", "last_s": 1.5})
+                call("label.mark", {"device": f"sim{i:04d}", "label": "null", "last_s": 4.0})
+            call("finetune.run", {"wait": False})
+            t_train = time.monotonic() + 5  # let the trainer load its copy and start its epochs
+            while time.monotonic() < t_train:
+                if sub.poll(100):
+                    sub.recv_multipart()
         cpu0, _ = proc_stats(p.pid)
         lat, lat_end, n_scores, last_status = [], [], 0, None
         first_status = None
@@ -111,6 +143,9 @@ queue = 100000
                 rss_max = max(rss_max, proc_stats(p.pid)[1])
                 next_rss = time.monotonic() + 1
         elapsed = time.monotonic() - t0
+        if args.train:
+            training = (first_status.get("training") or {}).get("state") == "running" and \
+                (last_status.get("training") or {}).get("state") == "running"
         cpu1, rss = proc_stats(p.pid)
         rss_max = max(rss_max, rss)
         b0, b1 = first_status["batcher"], last_status["batcher"]
@@ -128,6 +163,7 @@ queue = 100000
             "p99_from_grid_ms": percentile(lat_end, 0.99),
             "dropped": (b1["dropped_overload"] - b0["dropped_overload"]) + (b1["expired"] - b0["expired"]),
             "cpu_percent": 100 * (cpu1 - cpu0) / elapsed, "rss_mb": rss_max,
+            "training": training,
         }
     finally:
         p.send_signal(signal.SIGTERM)
@@ -153,9 +189,11 @@ def main():
     ap.add_argument("--baseline", action="store_true", help="also run each N with max_batch = 1")
     ap.add_argument("--sample", type=int, default=8, help="devices whose every window is timed")
     ap.add_argument("--json", help="write the rows here too")
+    ap.add_argument("--train", action="store_true", help="measure while a fine-tune runs")
+    ap.add_argument("--train-mode", default="full", help="head | full | staged")
     args = ap.parse_args()
     rows = []
-    hdr = f"{'N':>4} {'batch':>5} {'offered/s':>9} {'served/s':>9} {'mean b':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'drops':>6} {'CPU %':>6} {'RSS MB':>7}"
+    hdr = f"{'N':>4} {'batch':>5} {'offered/s':>9} {'served/s':>9} {'mean b':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'drops':>6} {'CPU %':>6} {'RSS MB':>7} {'train':>5}"
     print(hdr)
     for n in args.devices:
         for mb in ([args.max_batch, 1] if args.baseline else [args.max_batch]):
@@ -163,7 +201,7 @@ def main():
             rows.append(r)
             print(f"{r['devices']:>4} {r['max_batch']:>5} {r['offered_windows_per_s']:>9.0f} {r['served_windows_per_s']:>9.1f} "
                   f"{r['mean_batch']:>6.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['dropped']:>6} "
-                  f"{r['cpu_percent']:>6.0f} {r['rss_mb']:>7.0f}", flush=True)
+                  f"{r['cpu_percent']:>6.0f} {r['rss_mb']:>7.0f} {'yes' if r['training'] else 'no':>5}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

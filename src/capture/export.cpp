@@ -221,8 +221,9 @@ std::uint64_t write_npz(const CaptureStore& store, const CaptureFilter& filter,
     const std::vector<CaptureInfo> infos = store.list(filter);
     std::vector<std::int64_t> ids, offsets{0}, t0d, t1d, t0h, t1h, created;
     std::vector<double> rate, source_rate;
-    std::vector<std::string> labels, devices;
+    std::vector<std::string> labels, devices, conversions;
     for (const auto& c : infos) {
+      conversions.push_back(c.conversion);
       ids.push_back(c.id);
       offsets.push_back(offsets.back() + c.n_samples);
       t0d.push_back(c.t_start_device_us);
@@ -239,6 +240,7 @@ std::uint64_t write_npz(const CaptureStore& store, const CaptureFilter& filter,
     npz_vector(z, "offsets", "<i8", offsets);
     npz_strings(z, "labels", labels);
     npz_strings(z, "devices", devices);
+    npz_strings(z, "conversions", conversions);
     npz_vector(z, "rate_hz", "<f8", rate);
     npz_vector(z, "source_rate_hz", "<f8", source_rate);
     npz_vector(z, "t_start_device_us", "<i8", t0d);

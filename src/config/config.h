@@ -127,16 +127,16 @@ struct TrainingConfig {
   int epochs = 20;               ///< >= 1 (staged: head_epochs of them train the head only)
   int head_epochs = 5;           ///< staged: head-only epochs first, 0..epochs
   int batch_size = 32;           ///< 1..1024
-  double lr = 1e-3;              ///< head learning rate, > 0
+  double lr = 1e-2;              ///< head learning rate, > 0 (cosine logits need large weights)
   double encoder_lr = 1e-4;      ///< encoder learning rate (full, staged), > 0
   double weight_decay = 1e-4;    ///< AdamW, >= 0
   double warmup_fraction = 0.1;  ///< of all steps, linear warm-up then cosine to 0, [0, 1)
   int patience = 5;              ///< epochs without a better validation loss before stopping, >= 1
   double val_fraction = 0.25;    ///< captures held out for validation, per label, (0, 1)
   int stride = 25;               ///< samples between windows cut from a capture, >= 1
-  std::vector<std::string> augment{"scale", "permute"};  ///< scale|permute|rotate|noise
-  bool balance = true;          ///< sample classes equally (weighted sampling)
-  int threads = 1;              ///< trainer's intra-op CPU threads, >= 1
+  std::vector<std::string> augment{"scale"};  ///< scale, permute, rotate, noise
+  bool balance = true;                        ///< sample classes equally (weighted sampling)
+  int threads = 1;                            ///< trainer's intra-op CPU threads, >= 1
   double gate_margin = 0.0;     ///< candidate macro-F1 must exceed the live one's by more, >= 0
   double schedule_minutes = 0;  ///< fine-tune every N minutes when enough new data; 0 = off
   int min_new_windows = 50;     ///< new labelled windows needed for a scheduled run, >= 1

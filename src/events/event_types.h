@@ -20,7 +20,7 @@ struct GestureEvent {
   std::string device;
   std::string label;
   double confidence = 0;  ///< mean of the label's smoothed score over the gesture, [0,1]
-  Stamp onset;            ///< start of the first window that voted for it
+  Stamp onset;            ///< END of the first window that voted for it (docs/events.md)
   Stamp offset;           ///< end of the last window that voted for it
   int windows = 0;        ///< windows that voted for it
   std::string model_version;

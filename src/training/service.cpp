@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "src/capture/capture_store.h"
+#include "src/core/time_source.h"
 #include "src/inference/engine.h"
 #include "src/model/classifier.h"
 #include "src/training/dataset.h"
@@ -141,6 +142,7 @@ void TrainingService::publish(nlohmann::json j) const {
   if (!hooks_.publish) return;
   j["schema"] = 1;
   j["type"] = "training";
+  j["t_wall_ns"] = wall_clock_ns();
   hooks_.publish("training", j.dump());
 }
 

@@ -126,9 +126,10 @@ print(json.dumps({
 )";
   const nlohmann::json j =
       nlohmann::json::parse(run(std::string(PRIMUS_PYTHON3) + " " + script + " " + o.out.string()));
-  EXPECT_EQ(j["files"], nlohmann::json({"created_wall_ns", "data", "devices", "ids", "labels",
-                                        "offsets", "rate_hz", "source_rate_hz", "t_end_device_us",
-                                        "t_end_host_ns", "t_start_device_us", "t_start_host_ns"}));
+  EXPECT_EQ(j["files"],
+            nlohmann::json({"conversions", "created_wall_ns", "data", "devices", "ids", "labels",
+                            "offsets", "rate_hz", "source_rate_hz", "t_end_device_us",
+                            "t_end_host_ns", "t_start_device_us", "t_start_host_ns"}));
   EXPECT_EQ(j["dtype"], "float32");
   EXPECT_EQ(j["shape"], nlohmann::json({12, 6}));
   EXPECT_EQ(j["ids"], nlohmann::json({a_.id, b_.id, c_.id}));

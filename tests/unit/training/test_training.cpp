@@ -323,3 +323,55 @@ TEST(TrainingService, RefusesWithoutEnoughData) {
 
 }  // namespace
 }  // namespace primus::training
+
+namespace primus::training {
+namespace {
+
+/// With a schedule, the service fine-tunes by itself once enough new windows exist, and not
+/// again until new captures arrive.
+TEST(TrainingService, ScheduleRunsWhenEnoughNewWindows) {
+  TempDir tmp;
+  Config cfg;
+  cfg.daemon.state_dir = tmp.path().string();
+  cfg.model.labels = {"null", "wave"};
+  cfg.model.device = "cpu";
+  cfg.window.length = kLen;
+  cfg.batcher.max_batch = 1;
+  cfg.training.mode = FinetuneMode::kHead;
+  cfg.training.epochs = 2;
+  cfg.training.augment = {};
+  cfg.training.schedule_minutes = 0.005;  // 0.3 s
+  cfg.training.min_new_windows = 10;
+  {
+    capture::CaptureStore store(capture_database(cfg));
+    int seed = 1;
+    for (const char* l : {"null", "wave"})
+      for (int i = 0; i < 3; ++i) (void)store.append(synth(l, 200, seed++));
+  }
+  std::atomic<int> swaps{0};
+  TrainingService::Hooks hooks;
+  hooks.swap = [&](std::unique_ptr<model::Classifier>) {
+    ++swaps;
+    std::promise<void> p;
+    p.set_value();
+    return p.get_future();
+  };
+  TrainingService svc(cfg, hooks);
+  svc.start();
+  nlohmann::json last;
+  for (int i = 0; i < 300 && last.is_null(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    last = svc.status()["last"];
+  }
+  ASSERT_FALSE(last.is_null()) << "no scheduled fine-tune within 15 s";
+  EXPECT_TRUE(last["scheduled"].get<bool>());
+  EXPECT_EQ(svc.status()["schedule"]["trained_upto_capture_id"], 6);
+  // Nothing new: no second run.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(svc.status()["last"]["job"], last["job"]);
+  EXPECT_EQ(svc.status()["schedule"]["new_windows"], 0);
+  svc.stop();
+}
+
+}  // namespace
+}  // namespace primus::training

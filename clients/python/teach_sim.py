@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Teach primusd the simulator's gestures over the control API, then score it.
+
+The simulated devices publish what they really do on `truth.<device>` (docs/events.md). This
+client is the "user" of the demo:
+
+  1. teaching: for --teach seconds, every gesture a device performs is labelled with
+     label.mark (its exact host-time span), and idle stretches long enough to hold a window are
+     labelled "null";
+  2. fine-tuning: finetune.run with wait=true; prints the gate's decision and metrics;
+  3. evaluation: for --evaluate seconds, prints each gesture event next to what the device was
+     really doing, then a confusion summary (truth x detected) over the gestures performed.
+
+Idle stretches are labelled "null" widened by 0.4 s into the neighbouring gestures, so that
+windows holding only the edge of a gesture are taught as "nothing complete happening".
+
+Usage: teach_sim.py --control ENDPOINT --events ENDPOINT [--teach 60] [--evaluate 60]
+"""
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import zmq
+
+
+class Control:
+    def __init__(self, ctx, endpoint):
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+
+    def call(self, method, params=None, timeout_s=30.0):
+        rid = uuid.uuid4().hex[:8]
+        body = {"id": rid, "method": method, "params": params or {}}
+        self.sock.send_multipart([b"", json.dumps(body).encode()])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.sock.poll(int(max(1, (deadline - time.monotonic()) * 1000))):
+                reply = json.loads(self.sock.recv_multipart()[-1])
+                if reply.get("id") == rid:
+                    return reply
+        raise TimeoutError(f"no reply to {method} within {timeout_s} s")
+
+
+def truth_spans(msg):
+    return msg["device"], msg["label"], msg["t_start_host_ns"], msg["t_end_host_ns"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--control", required=True)
+    ap.add_argument("--events", required=True)
+    ap.add_argument("--teach", type=float, default=60.0, help="seconds of teaching")
+    ap.add_argument("--evaluate", type=float, default=60.0, help="seconds of evaluation")
+    ap.add_argument("--min-null", type=float, default=2.6, help="shortest idle stretch labelled null (s)")
+    args = ap.parse_args()
+
+    ctx = zmq.Context()
+    ctl = Control(ctx, args.control)
+    sub = ctx.socket(zmq.SUB)
+    sub.connect(args.events)
+    sub.setsockopt_string(zmq.SUBSCRIBE, "truth.")
+    sub.setsockopt_string(zmq.SUBSCRIBE, "gesture.")
+    sub.setsockopt_string(zmq.SUBSCRIBE, "training")
+
+    for _ in range(100):  # wait for the daemon
+        try:
+            ctl.call("status", timeout_s=1.0)
+            break
+        except TimeoutError:
+            pass
+
+    print(f"== teaching for {args.teach:.0f} s: labelling what the simulated devices do", flush=True)
+    end = time.monotonic() + args.teach
+    counts = {}
+    while time.monotonic() < end:
+        if not sub.poll(200):
+            continue
+        topic, body = sub.recv_multipart()
+        msg = json.loads(body)
+        if msg.get("type") != "truth":
+            continue
+        dev, label, t0, t1 = truth_spans(msg)
+        if label == "null":
+            # Idle, widened 0.4 s into the gestures on either side: windows that hold only the
+            # edge of a gesture are "nothing complete happening" too.
+            t0, t1 = t0 - 400_000_000, t1 + 400_000_000
+            if (t1 - t0) / 1e9 < args.min_null:
+                continue
+        r = ctl.call("label.mark", {"device": dev, "label": label, "from_host_ns": t0, "to_host_ns": t1})
+        if r["ok"]:
+            counts[label] = counts.get(label, 0) + 1
+            res = r["result"]
+            print(f"   label {label:7s} on {dev:12s} {res['seconds']:.2f} s -> capture {res['capture_id']}"
+                  f" ({res['windows']} windows)", flush=True)
+        elif label != "null":  # a widened null span may start before the stream: skip quietly
+            print(f"   label {label} on {dev} refused: {r['error']['message']}", flush=True)
+    print("== taught: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), flush=True)
+
+    print("== fine-tuning (finetune.run, wait)...", flush=True)
+    t = time.monotonic()
+    r = ctl.call("finetune.run", {"wait": True}, timeout_s=3600)
+    if not r["ok"]:
+        print(f"   fine-tuning failed: {r['error']['code']}: {r['error']['message']}")
+        return 1
+    res = r["result"]
+    m = res["metrics"]
+    print(f"   {res['decision'].upper()}: version {res['candidate_version']}, validation macro-F1 "
+          f"{m['val_macro_f1']:.3f} vs live {m['live_val_macro_f1']:.3f}, {m['train_windows']} train / "
+          f"{m['val_windows']} val windows, {m['epochs_run']} epochs, {time.monotonic() - t:.1f} s", flush=True)
+
+    print(f"== evaluating for {args.evaluate:.0f} s: gesture events vs. what the devices really did", flush=True)
+    while sub.poll(0):  # drop what queued during training
+        sub.recv_multipart()
+    truths, events = [], []
+    end = time.monotonic() + args.evaluate
+    while time.monotonic() < end:
+        if not sub.poll(200):
+            continue
+        topic, body = sub.recv_multipart()
+        msg = json.loads(body)
+        if msg.get("type") == "truth" and msg["label"] != "null":
+            truths.append(truth_spans(msg))
+        elif msg.get("type") == "gesture":
+            events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
+                           msg["confidence"]))
+            print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
+
+    labels = sorted({t[1] for t in truths} | {e[1] for e in events})
+    confusion = {}
+    used = set()
+    for dev, label, t0, t1 in truths:
+        hit = "(missed)"
+        for k, (edev, elabel, on, off, _) in enumerate(events):
+            if k not in used and edev == dev and on <= t1 and off >= t0:
+                hit = elabel
+                used.add(k)
+                if elabel == label:
+                    break
+        confusion[(label, hit)] = confusion.get((label, hit), 0) + 1
+    spurious = len(events) - len(used)
+    cols = labels + ["(missed)"]
+    print("== confusion summary (rows: performed, columns: detected)")
+    print("   " + " " * 8 + "".join(f"{c:>10s}" for c in cols))
+    right = 0
+    for t in labels:
+        if not any(k[0] == t for k in confusion):
+            continue
+        print("   " + f"{t:8s}" + "".join(f"{confusion.get((t, c), 0):>10d}" for c in cols))
+        right += confusion.get((t, t), 0)
+    print(f"   recognised {right} of {len(truths)} gestures; {spurious} events outside any gesture", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
