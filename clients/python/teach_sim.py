@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--events", required=True)
     ap.add_argument("--teach", type=float, default=60.0, help="seconds of teaching")
     ap.add_argument("--evaluate", type=float, default=60.0, help="seconds of evaluation")
+    ap.add_argument("--lag", type=float, default=2.6,
+                    help="how long after a gesture its event may start (s): window length + a hop")
     ap.add_argument("--min-null", type=float, default=2.6, help="shortest idle stretch labelled null (s)")
     args = ap.parse_args()
 
@@ -128,17 +130,21 @@ def main():
                            msg["confidence"]))
             print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
 
+    # An event's onset is the END of the first window that voted for it: it comes after the
+    # motion by up to a window. A gesture is matched to an unused event of its device whose onset
+    # lies in [start, end + lag]: one with its label if there is one, else the first (confusion).
     labels = sorted({t[1] for t in truths} | {e[1] for e in events})
     confusion = {}
     used = set()
+    lag = int(args.lag * 1e9)
     for dev, label, t0, t1 in truths:
-        hit = "(missed)"
-        for k, (edev, elabel, on, off, _) in enumerate(events):
-            if k not in used and edev == dev and on <= t1 and off >= t0:
-                hit = elabel
-                used.add(k)
-                if elabel == label:
-                    break
+        cands = [k for k, (edev, _, on, _, _) in enumerate(events)
+                 if k not in used and edev == dev and t0 <= on <= t1 + lag]
+        same = [k for k in cands if events[k][1] == label]
+        pick = same[0] if same else (cands[0] if cands else None)
+        hit = "(missed)" if pick is None else events[pick][1]
+        if pick is not None:
+            used.add(pick)
         confusion[(label, hit)] = confusion.get((label, hit), 0) + 1
     spurious = len(events) - len(used)
     cols = labels + ["(missed)"]
