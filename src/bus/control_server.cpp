@@ -96,38 +96,6 @@ struct ResponderState {
 
 }  // namespace detail
 
-namespace {
-
-/// The deepest nesting of arrays and objects in a JSON text (strings skipped), without parsing.
-int nesting_depth(std::string_view s) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : s) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-constexpr int kMaxDepth = 64;
-
-}  // namespace
-
 void Responder::ok(nlohmann::json result) const {
   if (!s_ || s_->done.load()) return;
   s_->finish(true, detail::ok_body(s_->id_json, result));
@@ -317,51 +285,14 @@ void ControlServer::handle(std::vector<zmq::message_t>& parts) {
   }
   const std::string_view body(static_cast<const char*>(parts[body_at].data()),
                               parts[body_at].size());
-  if (body.size() > static_cast<std::size_t>(opt_.max_request_bytes)) {
-    fail(code::kBadRequest, null_id,
-         "request of " + std::to_string(body.size()) + " bytes is larger than " +
-             std::to_string(opt_.max_request_bytes) + " (control.max_request_bytes)");
+  ParsedRequest req = parse_control_request(body, opt_.max_request_bytes);
+  const std::string& id_json = req.id_json;
+  if (!req.ok()) {
+    fail(req.error_code.c_str(), id_json, req.error_message);
     return;
   }
-  if (nesting_depth(body) > kMaxDepth) {
-    fail(code::kBadRequest, null_id,
-         "request nests arrays/objects deeper than " + std::to_string(kMaxDepth));
-    return;
-  }
-  nlohmann::json req;
-  try {
-    req = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception& e) {
-    fail(code::kBadRequest, null_id, std::string("request is not JSON: ") + e.what());
-    return;
-  }
-  if (!req.is_object()) {
-    fail(code::kBadRequest, null_id,
-         std::string("request must be a JSON object, got ") + req.type_name());
-    return;
-  }
-  const auto id_it = req.find("id");
-  const std::string id_json = id_it == req.end() ? null_id : detail::dump(*id_it);
-  const auto method_it = req.find("method");
-  if (method_it == req.end()) {
-    fail(code::kBadRequest, id_json, "request has no \"method\"");
-    return;
-  }
-  if (!method_it->is_string()) {
-    fail(code::kBadRequest, id_json,
-         std::string("\"method\" must be a string, got ") + method_it->type_name());
-    return;
-  }
-  const std::string method = method_it->get<std::string>();
-  nlohmann::json params = nlohmann::json::object();
-  if (const auto p = req.find("params"); p != req.end()) {
-    if (!p->is_object()) {
-      fail(code::kBadRequest, id_json,
-           std::string("\"params\" must be a JSON object, got ") + p->type_name());
-      return;
-    }
-    params = std::move(*p);
-  }
+  const std::string& method = req.method;
+  const nlohmann::json& params = req.params;
   const auto h = handlers_.find(method);
   if (h == handlers_.end()) {
     std::string known;

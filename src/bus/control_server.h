@@ -16,6 +16,8 @@
 //            busy            more than `max_in_flight` requests are being handled
 //            internal        a handler threw something other than ControlError, or dropped its
 //                            Responder without replying
+// Reading the body (size, depth, JSON, "id", "method", "params") is parse_control_request
+// (src/bus/control_request.h), a pure function without ZeroMQ.
 // Framing: the server accepts REQ clients (the ROUTER sees [identity, "", body]) and DEALER
 // clients ([identity, body] or [identity, "", body]) and replies with the same envelope shape.
 // A message with more frames gets a bad_request reply and is counted in `bad_frames`; a message
@@ -46,6 +48,8 @@
 #include <thread>
 #include <vector>
 
+#include "src/bus/control_request.h"  // control_code, ParsedRequest, parse_control_request
+
 namespace zmq {
 class context_t;
 class socket_t;
@@ -53,19 +57,6 @@ class message_t;
 }  // namespace zmq
 
 namespace primus::bus {
-
-/// The error codes of the protocol.
-namespace control_code {
-inline constexpr const char* kBadRequest = "bad_request";
-inline constexpr const char* kUnknownMethod = "unknown_method";
-inline constexpr const char* kInvalidParams = "invalid_params";
-inline constexpr const char* kNotFound = "not_found";
-inline constexpr const char* kConflict = "conflict";
-inline constexpr const char* kBusy = "busy";
-inline constexpr const char* kUnavailable = "unavailable";
-inline constexpr const char* kTimeout = "timeout";
-inline constexpr const char* kInternal = "internal";
-}  // namespace control_code
 
 /// Thrown by a handler (on the server thread) to fail a request with `code` and `what()`.
 class ControlError : public std::runtime_error {

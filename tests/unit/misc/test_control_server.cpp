@@ -181,6 +181,67 @@ TEST(ControlServer, MalformedRequestsAreBadRequests) {
   EXPECT_EQ(st.in_flight, 0);
 }
 
+TEST(ControlRequest, NotJsonAndNotAnObjectAreBadRequestsWithoutAnId) {
+  ParsedRequest r = parse_control_request("not json {", 1024);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.error_code, "bad_request");
+  EXPECT_NE(r.error_message.find("request is not JSON: "), std::string::npos) << r.error_message;
+  EXPECT_EQ(r.id_json, "null");
+  r = parse_control_request(R"([{"id":1,"method":"x"}])", 1024);
+  EXPECT_EQ(r.error_code, "bad_request");
+  EXPECT_EQ(r.error_message, "request must be a JSON object, got array");
+  EXPECT_EQ(r.id_json, "null");
+  r = parse_control_request(R"({"id":{"k":[1,"\u00e9"]},"method":7})", 1024);
+  EXPECT_EQ(r.error_message, "\"method\" must be a string, got number");
+  EXPECT_EQ(r.id_json, "{\"k\":[1,\"\xc3\xa9\"]}");  // re-serialised: escapes decoded, UTF-8
+  r = parse_control_request(R"({"method":"x"})", 13);
+  EXPECT_EQ(r.error_message, "request of 14 bytes is larger than 13 (control.max_request_bytes)");
+}
+
+TEST(ControlRequest, NulByteIsNotJsonEvenAfterACompleteObject) {
+  // nlohmann::json stops at a NUL as at the end of the input: this used to be accepted.
+  const std::string body = std::string(R"({"method":"status"})") + '\0' + "garbage";
+  const ParsedRequest r = parse_control_request(body, 1024);
+  EXPECT_EQ(r.error_code, "bad_request");
+  EXPECT_NE(r.error_message.find("request is not JSON: NUL byte at offset 19"), std::string::npos)
+      << r.error_message;
+  EXPECT_TRUE(parse_control_request(R"({"method":"a\u0000b"})", 1024).ok());  // escaped is fine
+}
+
+TEST(ControlRequest, TooDeepIsRefusedBeforeParsing) {
+  const std::string deep = "{\"method\":\"x\",\"params\":{\"a\":" + std::string(63, '[') +
+                           std::string(63, ']') + "}}";  // 65 levels
+  ParsedRequest r = parse_control_request(deep, 65536);
+  EXPECT_EQ(r.error_code, "bad_request");
+  EXPECT_EQ(r.error_message, "request nests arrays/objects deeper than 64");
+  EXPECT_EQ(r.id_json, "null");
+  // Brackets inside strings do not count; 64 levels are fine.
+  const std::string ok =
+      "{\"method\":\"x\",\"params\":{\"s\":\"[[[\\\"[[\",\"a\":" + std::string(62, '[') +
+      std::string(62, ']') + "}}";
+  EXPECT_EQ(json_nesting_depth(ok), 64);
+  r = parse_control_request(ok, 65536);
+  EXPECT_TRUE(r.ok()) << r.error_message;
+}
+
+TEST(ControlRequest, OkWithAndWithoutParams) {
+  ParsedRequest r = parse_control_request(
+      R"({"id":"a-1","method":"label.start","params":{"label":"wave"}})", 1024);
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_EQ(r.id_json, R"("a-1")");
+  EXPECT_EQ(r.method, "label.start");
+  EXPECT_EQ(r.params, json({{"label", "wave"}}));
+  r = parse_control_request(R"({"method":""})", 1024);  // empty: unknown_method later
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_EQ(r.id_json, "null");
+  EXPECT_EQ(r.method, "");
+  EXPECT_TRUE(r.params.is_object());
+  EXPECT_TRUE(r.params.empty());
+  r = parse_control_request(R"({"id":null,"method":"x","params":null})", 1024);
+  EXPECT_EQ(r.error_message, "\"params\" must be a JSON object, got null");
+  EXPECT_EQ(r.id_json, "null");
+}
+
 TEST(ControlServer, UnknownMethodListsTheKnownOnes) {
   TempDir dir;
   zmq::context_t ctx(1);
