@@ -100,6 +100,7 @@ threads = 1
         training = False
         if args.train:
             ctl = ctx.socket(zmq.DEALER)
+            ctl.setsockopt(zmq.LINGER, 0)  # or ctx.term() below waits for it forever
             ctl.connect(f"ipc://{d}/control.sock")
 
             def call(method, params):
@@ -113,12 +114,15 @@ threads = 1
 
             for i in range(min(n, 16)):
                 call("label.mark", {"device": f"sim{i:04d}", "label": "wave", "last_s": 1.5})
-                call("label.mark", {"device": f"sim{i:04d}", "label": "null", "last_s": 4.0})
+                call("label.mark", {"device": f"sim{i:04d}", "label": "null", "last_s": 6.0})
             call("finetune.run", {"wait": False})
             t_train = time.monotonic() + 5  # let the trainer load its copy and start its epochs
             while time.monotonic() < t_train:
                 if sub.poll(100):
                     sub.recv_multipart()
+            st = call("finetune.status", {})
+            if st["state"] != "running":
+                raise RuntimeError(f"the fine-tune is not running: {st['last']}")
         cpu0, _ = proc_stats(p.pid)
         lat, lat_end, n_scores, last_status = [], [], 0, None
         first_status = None
@@ -172,7 +176,7 @@ threads = 1
         except subprocess.TimeoutExpired:
             p.kill()
         sub.close(0)
-        ctx.term()
+        ctx.destroy(0)
 
 
 def main():
