@@ -265,7 +265,7 @@ void Daemon::Impl::try_capture(std::size_t i, std::string label, std::int64_t fr
 }
 
 void Daemon::Impl::register_handlers() {
-  auto on_io = [this](Responder reply, std::function<nlohmann::json()> fn) {
+  auto on_io = [this](const Responder& reply, std::function<nlohmann::json()> fn) {
     asio::post(io, [reply, fn = std::move(fn)] {
       try {
         reply.ok(fn());
@@ -285,16 +285,16 @@ void Daemon::Impl::register_handlers() {
     throw ControlError(code::kNotFound, "no device \"" + id + "\" (devices: " + known + ")");
   };
 
-  control->on("status", [this, on_io](const nlohmann::json&, Responder r) {
+  control->on("status", [this, on_io](const nlohmann::json&, const Responder& r) {
     on_io(r, [this] {
       std::string summary;
       return nlohmann::json::parse(status_json(summary));
     });
   });
-  control->on("devices.list", [this, on_io](const nlohmann::json&, Responder r) {
+  control->on("devices.list", [this, on_io](const nlohmann::json&, const Responder& r) {
     on_io(r, [this] { return devices_json(); });
   });
-  control->on("config.reload", [this, on_io](const nlohmann::json&, Responder r) {
+  control->on("config.reload", [this, on_io](const nlohmann::json&, const Responder& r) {
     on_io(r, [this] {
       if (cfg.source.empty())
         throw ControlError(code::kUnavailable, "the configuration did not come from a file");
@@ -305,7 +305,7 @@ void Daemon::Impl::register_handlers() {
       }
     });
   });
-  control->on("label.start", [this, device_index](const nlohmann::json& p, Responder r) {
+  control->on("label.start", [this, device_index](const nlohmann::json& p, const Responder& r) {
     const auto label = label_param(p);
     const auto i = device_index(p);
     if (!capture_writer) throw ControlError(code::kUnavailable, capture_disabled_why);
@@ -319,7 +319,7 @@ void Daemon::Impl::register_handlers() {
       r.ok({{"device", d.id}, {"label", label}, {"t_start_host_ns", d.labelling->t_start_host_ns}});
     });
   });
-  control->on("label.stop", [this, device_index](const nlohmann::json& p, Responder r) {
+  control->on("label.stop", [this, device_index](const nlohmann::json& p, const Responder& r) {
     const auto i = device_index(p);
     asio::post(io, [this, i, r] {
       auto& d = devices[i];
@@ -329,7 +329,7 @@ void Daemon::Impl::register_handlers() {
       capture_span(i, lab.label, lab.t_start_host_ns, clock.now_ns(), r);
     });
   });
-  control->on("label.mark", [this, device_index](const nlohmann::json& p, Responder r) {
+  control->on("label.mark", [this, device_index](const nlohmann::json& p, const Responder& r) {
     const auto label = label_param(p);
     const auto i = device_index(p);
     std::int64_t from = 0, to = 0;
@@ -358,7 +358,8 @@ void Daemon::Impl::register_handlers() {
     }
     asio::post(io, [this, i, label, from, to, r] { capture_span(i, label, from, to, r); });
   });
-  auto store_task = [this](Responder r, std::function<nlohmann::json(capture::CaptureStore&)> fn) {
+  auto store_task = [this](const Responder& r,
+                           std::function<nlohmann::json(capture::CaptureStore&)> fn) {
     if (!capture_writer) return r.fail(code::kUnavailable, capture_disabled_why);
     const auto res = capture_writer->post([r, fn = std::move(fn)](capture::CaptureStore& s) {
       try {
@@ -371,7 +372,7 @@ void Daemon::Impl::register_handlers() {
     if (res == capture::SubmitResult::kStopped)
       r.fail(code::kUnavailable, "the daemon is stopping");
   };
-  control->on("labels.list", [this, store_task](const nlohmann::json&, Responder r) {
+  control->on("labels.list", [this, store_task](const nlohmann::json&, const Responder& r) {
     const auto model_labels = engine->labels();
     store_task(r, [this, model_labels](capture::CaptureStore& s) {
       const auto st = s.stats(cfg.window.length, cfg.training.stride);
@@ -385,7 +386,7 @@ void Daemon::Impl::register_handlers() {
       return nlohmann::json{{"model_labels", model_labels}, {"captured", cap}};
     });
   });
-  control->on("captures.stats", [this, store_task](const nlohmann::json&, Responder r) {
+  control->on("captures.stats", [this, store_task](const nlohmann::json&, const Responder& r) {
     store_task(r, [this](capture::CaptureStore& s) {
       const auto st = s.stats(cfg.window.length, cfg.training.stride);
       nlohmann::json by = nlohmann::json::array();
@@ -408,7 +409,7 @@ void Daemon::Impl::register_handlers() {
                             {"by_label", by}};
     });
   });
-  control->on("finetune.run", [this](const nlohmann::json& p, Responder r) {
+  control->on("finetune.run", [this](const nlohmann::json& p, const Responder& r) {
     if (!training) throw ControlError(code::kUnavailable, training_disabled_why);
     std::optional<FinetuneMode> mode;
     if (p.contains("mode")) {
@@ -429,22 +430,22 @@ void Daemon::Impl::register_handlers() {
     if (!q.ok()) return r.fail(q.error_code, q.message);
     if (!wait) r.ok(q.result);
   });
-  control->on("finetune.status", [this](const nlohmann::json&, Responder r) {
+  control->on("finetune.status", [this](const nlohmann::json&, const Responder& r) {
     if (!training) throw ControlError(code::kUnavailable, training_disabled_why);
     r.ok(training->status());
   });
-  control->on("models.list", [this](const nlohmann::json&, Responder r) {
+  control->on("models.list", [this](const nlohmann::json&, const Responder& r) {
     if (!training) throw ControlError(code::kUnavailable, training_disabled_why);
     r.ok(training->models());
   });
-  control->on("models.activate", [this](const nlohmann::json& p, Responder r) {
+  control->on("models.activate", [this](const nlohmann::json& p, const Responder& r) {
     if (!training) throw ControlError(code::kUnavailable, training_disabled_why);
     if (!p.contains("version") || !p["version"].is_number_integer() || p["version"].get<int>() < 0)
       throw ControlError(code::kInvalidParams, "\"version\" must be an integer >= 0");
     training->request_activate(p["version"].get<int>(), p.value("force", false),
                                [r](const training::ServiceReply& s) { reply_service(r, s); });
   });
-  control->on("models.rollback", [this](const nlohmann::json& p, Responder r) {
+  control->on("models.rollback", [this](const nlohmann::json& p, const Responder& r) {
     if (!training) throw ControlError(code::kUnavailable, training_disabled_why);
     std::optional<int> v;
     if (p.contains("version")) {

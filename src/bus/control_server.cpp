@@ -250,7 +250,14 @@ void ControlServer::send(const std::string& identity, bool delimiter, const std:
                  ->send(zmq::const_buffer(nullptr, 0),
                         zmq::send_flags::sndmore | zmq::send_flags::dontwait)
                  .has_value();
-    if (sent) sent = sock_->send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
+    // Counted before the last frame goes out (and taken back if it fails), so that a client
+    // that has its reply also sees it in stats().
+    auto& counter = ok ? core_->replies_ok : core_->replies_error;
+    if (sent) {
+      counter.fetch_add(1, std::memory_order_relaxed);
+      sent = sock_->send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
+      if (!sent) counter.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (!sent) {
       core_->send_failed.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -259,7 +266,6 @@ void ControlServer::send(const std::string& identity, bool delimiter, const std:
     core_->send_failed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  (ok ? core_->replies_ok : core_->replies_error).fetch_add(1, std::memory_order_relaxed);
 }
 
 void ControlServer::handle(std::vector<zmq::message_t>& parts) {
