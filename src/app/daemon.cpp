@@ -122,6 +122,7 @@ void Daemon::Impl::start() {
   // The active registry version (a fine-tuned model) wins over model.weights; if it cannot be
   // loaded, the configured base model runs and the failure is logged.
   const std::string active_file = training ? training->startup_weights() : std::string();
+  const int active_version = active_file.empty() ? 0 : training->startup_version();
   bool started_engine = false;
   if (!active_file.empty()) {
     Config c = cfg;
@@ -129,11 +130,11 @@ void Daemon::Impl::start() {
     engine = make_engine(c);
     try {
       engine->start();
-      training->set_live_version(training->startup_version());
+      training->set_live_version(active_version);
       started_engine = true;
     } catch (const std::exception& e) {
       spdlog::error("active model version {} ({}) did not load, starting with the base model: {}",
-                    training->startup_version(), active_file, e.what());
+                    active_version, active_file, e.what());
     }
   }
   if (!started_engine) {

@@ -51,6 +51,21 @@ double num_param(const nlohmann::json& p, const char* key) {
   return v;
 }
 
+/// Per (label, device) counts of StoreStats, as labels.list and captures.stats report them.
+nlohmann::json by_label_json(const capture::StoreStats& st, bool with_bytes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : st.by_label) {
+    nlohmann::json e{{"label", l.label},
+                     {"device", l.device},
+                     {"captures", l.captures},
+                     {"samples", l.samples},
+                     {"windows", l.windows}};
+    if (with_bytes) e["bytes"] = l.bytes;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 void reply_service(const Responder& r, const training::ServiceReply& s) {
   if (s.ok())
     r.ok(s.result);
@@ -376,27 +391,12 @@ void Daemon::Impl::register_handlers() {
     const auto model_labels = engine->labels();
     store_task(r, [this, model_labels](capture::CaptureStore& s) {
       const auto st = s.stats(cfg.window.length, cfg.training.stride);
-      nlohmann::json cap = nlohmann::json::array();
-      for (const auto& l : st.by_label)
-        cap.push_back({{"label", l.label},
-                       {"device", l.device},
-                       {"captures", l.captures},
-                       {"samples", l.samples},
-                       {"windows", l.windows}});
-      return nlohmann::json{{"model_labels", model_labels}, {"captured", cap}};
+      return nlohmann::json{{"model_labels", model_labels}, {"captured", by_label_json(st, false)}};
     });
   });
   control->on("captures.stats", [this, store_task](const nlohmann::json&, const Responder& r) {
     store_task(r, [this](capture::CaptureStore& s) {
       const auto st = s.stats(cfg.window.length, cfg.training.stride);
-      nlohmann::json by = nlohmann::json::array();
-      for (const auto& l : st.by_label)
-        by.push_back({{"label", l.label},
-                      {"device", l.device},
-                      {"captures", l.captures},
-                      {"samples", l.samples},
-                      {"bytes", l.bytes},
-                      {"windows", l.windows}});
       return nlohmann::json{{"database", s.path().string()},
                             {"captures", st.captures},
                             {"samples", st.samples},
@@ -406,7 +406,7 @@ void Daemon::Impl::register_handlers() {
                             {"max_bytes", cfg.capture.max_bytes},
                             {"max_age_s", cfg.capture.max_age_s},
                             {"evicted", s.counters().evicted},
-                            {"by_label", by}};
+                            {"by_label", by_label_json(st, true)}};
     });
   });
   control->on("finetune.run", [this](const nlohmann::json& p, const Responder& r) {
