@@ -283,17 +283,16 @@ FinetuneResult finetune(const model::Classifier& base, const Dataset& data,
     for (auto& p : m.encoder->parameters()) p.set_requires_grad(ph.encoder);
     std::vector<torch::optim::OptimizerParamGroup> groups;
     std::vector<double> base_lr;
-    groups.emplace_back(m.head->parameters(), std::make_unique<torch::optim::AdamWOptions>(opt.lr));
-    base_lr.push_back(opt.lr);
-    if (ph.encoder) {
-      groups.emplace_back(m.encoder->parameters(),
-                          std::make_unique<torch::optim::AdamWOptions>(opt.encoder_lr));
-      base_lr.push_back(opt.encoder_lr);
-    }
+    auto add_group = [&](std::vector<torch::Tensor> params, double lr) {
+      groups.emplace_back(std::move(params),
+                          std::make_unique<torch::optim::AdamWOptions>(
+                              torch::optim::AdamWOptions(lr).weight_decay(opt.weight_decay)));
+      base_lr.push_back(lr);
+    };
+    add_group(m.head->parameters(), opt.lr);
+    if (ph.encoder) add_group(m.encoder->parameters(), opt.encoder_lr);
     torch::optim::AdamW optim(groups,
                               torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
-    for (auto& g : optim.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).weight_decay(opt.weight_decay);
 
     const std::size_t steps_per_epoch = (N + static_cast<std::size_t>(opt.batch_size) - 1) /
                                         static_cast<std::size_t>(opt.batch_size);
