@@ -220,13 +220,19 @@ TEST(TrainingTrainer, RefusesEmptyDataAndCancels) {
   EXPECT_TRUE(r.cancelled);
 }
 
-/// The service against a real capture store and registry, with a swap hook that takes the model.
-TEST(TrainingService, FineTunesGatesActivatesAndRollsBack) {
-  TempDir tmp;
+/// A config whose state lives in `tmp`: base model labels null and wave, on the CPU.
+Config service_config(const TempDir& tmp) {
   Config cfg;
   cfg.daemon.state_dir = tmp.path().string();
   cfg.model.labels = {"null", "wave"};
   cfg.model.device = "cpu";
+  return cfg;
+}
+
+/// The service against a real capture store and registry, with a swap hook that takes the model.
+TEST(TrainingService, FineTunesGatesActivatesAndRollsBack) {
+  TempDir tmp;
+  Config cfg = service_config(tmp);
   cfg.events.null_label = "null";
   cfg.window.length = kLen;
   cfg.batcher.max_batch = 2;
@@ -299,10 +305,7 @@ TEST(TrainingService, FineTunesGatesActivatesAndRollsBack) {
 
 TEST(TrainingService, RefusesWithoutEnoughData) {
   TempDir tmp;
-  Config cfg;
-  cfg.daemon.state_dir = tmp.path().string();
-  cfg.model.labels = {"null", "wave"};
-  cfg.model.device = "cpu";
+  Config cfg = service_config(tmp);
   cfg.window.length = kLen;
   cfg.batcher.max_batch = 1;
   {
@@ -321,20 +324,11 @@ TEST(TrainingService, RefusesWithoutEnoughData) {
   EXPECT_EQ(svc.status()["last"]["decision"], "failed");
 }
 
-}  // namespace
-}  // namespace primus::training
-
-namespace primus::training {
-namespace {
-
 /// With a schedule, the service fine-tunes by itself once enough new windows exist, and not
 /// again until new captures arrive.
 TEST(TrainingService, ScheduleRunsWhenEnoughNewWindows) {
   TempDir tmp;
-  Config cfg;
-  cfg.daemon.state_dir = tmp.path().string();
-  cfg.model.labels = {"null", "wave"};
-  cfg.model.device = "cpu";
+  Config cfg = service_config(tmp);
   cfg.window.length = kLen;
   cfg.batcher.max_batch = 1;
   cfg.training.mode = FinetuneMode::kHead;
