@@ -8,7 +8,10 @@
 
 namespace primus {
 
+/// Input channels: acc x,y,z (m/s²), gyro x,y,z (rad/s).
 inline constexpr int kChannels = 6;
+/// Shortest window the PRIMUS encoder accepts: conv3 needs 9 inputs (PRIMUS.md §1).
+inline constexpr int kMinWindowLength = 123;
 
 struct Window {
   std::uint32_t device = 0;            ///< index into Config::devices

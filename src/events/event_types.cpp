@@ -57,4 +57,22 @@ std::string device_state_json(const std::string& device, const std::string& stat
   return j.dump();
 }
 
+std::string truth_json(const std::string& device, const std::string& label,
+                       std::int64_t t_start_host_ns, std::int64_t t_end_host_ns) {
+  return nlohmann::json{{"schema", kSchemaVersion},
+                        {"type", "truth"},
+                        {"device", device},
+                        {"label", label},
+                        {"t_start_host_ns", t_start_host_ns},
+                        {"t_end_host_ns", t_end_host_ns}}
+      .dump();
+}
+
+std::string envelope_json(nlohmann::json body, const char* type) {
+  body["schema"] = kSchemaVersion;
+  body["type"] = type;
+  if (!body.contains("t_wall_ns")) body["t_wall_ns"] = wall_clock_ns();
+  return body.dump();
+}
+
 }  // namespace primus::events

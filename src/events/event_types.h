@@ -2,6 +2,7 @@
 // Messages the daemon publishes, as plain structs, and their JSON encoding (docs/events.md).
 // Every message carries "schema" = kSchemaVersion; fields are only ever added within a version.
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,12 @@ std::string to_json(const ScoreMessage& m);
 /// `{"schema":1,"type":"device","device":id,"state":state,"detail":detail}`.
 std::string device_state_json(const std::string& device, const std::string& state,
                               const std::string& detail);
+/// A simulated device's ground truth: `{"schema":1,"type":"truth","device","label",
+/// "t_start_host_ns","t_end_host_ns"}`.
+std::string truth_json(const std::string& device, const std::string& label,
+                       std::int64_t t_start_host_ns, std::int64_t t_end_host_ns);
+/// `body` with the envelope every message carries ("schema", "type", "t_wall_ns"), encoded.
+/// For messages whose body another part builds (training, status).
+std::string envelope_json(nlohmann::json body, const char* type);
 
 }  // namespace primus::events

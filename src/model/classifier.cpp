@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -136,6 +137,41 @@ void set_inference_threads(int n) {
   if (n < 1)
     throw std::invalid_argument("inference threads = " + std::to_string(n) + ": must be >= 1");
   torch::set_num_threads(n);
+}
+
+std::unique_ptr<Classifier> Classifier::with_labels(const std::vector<std::string>& labels,
+                                                    std::uint64_t seed) const {
+  const Classifier& base = *this;
+  ModelInfo info = base.info();
+  info.labels = labels;
+  auto out = Classifier::random(info, seed, "cpu");
+  auto& dst = out->impl();
+  const auto& src = base.impl();
+  torch::NoGradGuard no_grad;
+  const auto src_enc = src.encoder->named_parameters();
+  for (auto& p : dst.encoder->named_parameters()) {
+    const auto* s = src_enc.find(p.key());
+    if (s == nullptr) throw std::runtime_error("with_labels: the encoder lacks " + p.key());
+    p.value().copy_(s->to(torch::kCPU));
+  }
+  const auto& old_labels = base.info().labels;
+  auto copy_rows = [&](torch::nn::Linear& d, const torch::nn::Linear& s) {
+    for (std::size_t k = 0; k < labels.size(); ++k) {
+      const auto it = std::find(old_labels.begin(), old_labels.end(), labels[k]);
+      if (it == old_labels.end()) continue;
+      const auto j = it - old_labels.begin();
+      d->weight[static_cast<std::int64_t>(k)].copy_(s->weight[j].to(torch::kCPU));
+      d->bias[static_cast<std::int64_t>(k)].copy_(s->bias[j].to(torch::kCPU));
+    }
+  };
+  if (dst.head->mlp) {
+    dst.head->fc1->weight.copy_(src.head->fc1->weight.to(torch::kCPU));
+    dst.head->fc1->bias.copy_(src.head->fc1->bias.to(torch::kCPU));
+    copy_rows(dst.head->fc2, src.head->fc2);
+  } else {
+    copy_rows(dst.head->fc, src.head->fc);
+  }
+  return out;
 }
 
 }  // namespace primus::model

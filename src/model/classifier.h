@@ -19,15 +19,15 @@
 #include <vector>
 
 #include "src/config/config.h"
+#include "src/core/window.h"
 
 namespace primus::model {
 
-/// Shortest window the encoder accepts: conv3 needs 9 inputs (PRIMUS.md §1).
-inline constexpr int kMinLength = 123;
+/// Shortest window the encoder accepts (src/core/window.h).
+inline constexpr int kMinLength = kMinWindowLength;
 /// Width of emb, ssl and mmcl.
 inline constexpr int kEmbeddingDim = 512;
-/// Input channels: acc x,y,z (m/s²), gyro x,y,z (rad/s).
-inline constexpr int kChannels = 6;
+using primus::kChannels;
 
 struct ModelInfo {
   std::vector<std::string> labels;                     ///< one per class, non-empty, unique
@@ -79,6 +79,12 @@ class Classifier {
   /// Writes encoder + head + metadata as safetensors: to a temporary file in the same
   /// directory, fsynced, then renamed over `path`. Throws std::runtime_error.
   void save(const std::string& path) const;
+
+  /// A CPU copy whose head has one class per `labels` (e.g. grown by new labels): encoder weights
+  /// copied, head rows of labels this model knows copied, rows of new labels freshly initialised
+  /// from `seed`. The version is kept. Throws std::runtime_error if the encoders do not match.
+  [[nodiscard]] std::unique_ptr<Classifier> with_labels(const std::vector<std::string>& labels,
+                                                        std::uint64_t seed) const;
 
   [[nodiscard]] const ModelInfo& info() const;
   /// Sets info().version (written by save(), reported in events), e.g. "v3".

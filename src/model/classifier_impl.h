@@ -1,6 +1,8 @@
 #pragma once
-// Classifier::Impl: the LibTorch side of a Classifier (includes torch). For src/model,
-// src/inference and src/training only. Same thread contract as Classifier.
+// Classifier::Impl: the LibTorch side of a Classifier (includes torch): its modules and device.
+// For src/model (which builds, loads, saves and edits classifiers) and the trainer
+// (src/training/trainer.cpp optimises these modules). Everything else uses Classifier's
+// torch-free interface. Same thread contract as Classifier.
 #include <torch/torch.h>
 
 #include <string>

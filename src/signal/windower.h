@@ -34,9 +34,6 @@ struct ModelFrame {
 
 using FrameRing = RingBuffer<ModelFrame>;
 
-/// The encoder's minimum window length.
-inline constexpr int kMinWindowLength = 123;
-
 class Windower {
  public:
   /// Throws std::invalid_argument if win.length < kMinWindowLength, hop not in 1..length or

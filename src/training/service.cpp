@@ -8,7 +8,8 @@
 
 #include "src/capture/capture_store.h"
 #include "src/core/time_source.h"
-#include "src/inference/engine.h"
+#include "src/events/event_types.h"
+#include "src/model/model_loader.h"
 #include "src/model/classifier.h"
 #include "src/training/dataset.h"
 #include "src/training/trainer.h"
@@ -140,10 +141,7 @@ void TrainingService::request_rollback(std::optional<int> version, ReplyFn on_do
 
 void TrainingService::publish(nlohmann::json j) const {
   if (!hooks_.publish) return;
-  j["schema"] = 1;
-  j["type"] = "training";
-  j["t_wall_ns"] = wall_clock_ns();
-  hooks_.publish("training", j.dump());
+  hooks_.publish("training", events::envelope_json(std::move(j), "training"));
 }
 
 std::unique_ptr<model::Classifier> TrainingService::load_version(int version,
@@ -153,12 +151,12 @@ std::unique_ptr<model::Classifier> TrainingService::load_version(int version,
     Config c = cfg_;
     c.model.device = device;
     c.batcher.max_batch = warm_batch;
-    auto m = inference::Engine::load_model(c);
+    auto m = model::load_model(c);
     return m;
   }
   auto m = model::Classifier::load(registry_.model_path(version).string(), device);
   m->set_version("v" + std::to_string(version));
-  inference::Engine::warm_up(*m, warm_batch, cfg_.window.length);
+  model::warm_up(*m, warm_batch, cfg_.window.length);
   return m;
 }
 

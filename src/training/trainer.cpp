@@ -16,43 +16,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-/// A CPU copy of `base` whose head has one class per `labels`: encoder weights copied, head rows
-/// of known labels copied, rows of new labels freshly initialised from `seed`.
-std::unique_ptr<model::Classifier> grow_copy(const model::Classifier& base,
-                                             const std::vector<std::string>& labels,
-                                             std::uint64_t seed) {
-  model::ModelInfo info = base.info();
-  info.labels = labels;
-  auto out = model::Classifier::random(info, seed, "cpu");
-  auto& dst = out->impl();
-  const auto& src = base.impl();
-  torch::NoGradGuard no_grad;
-  const auto src_enc = src.encoder->named_parameters();
-  for (auto& p : dst.encoder->named_parameters()) {
-    const auto* s = src_enc.find(p.key());
-    if (s == nullptr) throw std::runtime_error("fine-tune: base encoder lacks " + p.key());
-    p.value().copy_(s->to(torch::kCPU));
-  }
-  const auto& old_labels = base.info().labels;
-  auto copy_rows = [&](torch::nn::Linear& d, const torch::nn::Linear& s) {
-    for (std::size_t k = 0; k < labels.size(); ++k) {
-      const auto it = std::find(old_labels.begin(), old_labels.end(), labels[k]);
-      if (it == old_labels.end()) continue;
-      const auto j = it - old_labels.begin();
-      d->weight[static_cast<std::int64_t>(k)].copy_(s->weight[j].to(torch::kCPU));
-      d->bias[static_cast<std::int64_t>(k)].copy_(s->bias[j].to(torch::kCPU));
-    }
-  };
-  if (dst.head->mlp) {
-    dst.head->fc1->weight.copy_(src.head->fc1->weight.to(torch::kCPU));
-    dst.head->fc1->bias.copy_(src.head->fc1->bias.to(torch::kCPU));
-    copy_rows(dst.head->fc2, src.head->fc2);
-  } else {
-    copy_rows(dst.head->fc, src.head->fc);
-  }
-  return out;
-}
-
 std::vector<torch::Tensor> snapshot(model::Classifier::Impl& m) {
   std::vector<torch::Tensor> s;
   for (auto& p : m.encoder->parameters()) s.push_back(p.detach().clone());
@@ -240,7 +203,7 @@ FinetuneResult finetune(const model::Classifier& base, const Dataset& data,
   };
   const WindowSet& val = data.val.size() ? data.val : data.train;
   FinetuneResult res;
-  res.model = grow_copy(base, data.labels, opt.seed ^ 0x9e3779b97f4a7c15ULL);
+  res.model = base.with_labels(data.labels, opt.seed ^ 0x9e3779b97f4a7c15ULL);
   auto& m = res.model->impl();
   const auto emb_choice = m.info.embedding;
   const int L = data.train.length;

@@ -1,4 +1,5 @@
-// The inference engine with real (random-weight) PRIMUS models: batching, scoring, model swap.
+// The inference engine with real (random-weight) PRIMUS models: batching, scoring, model swap;
+// scores go through the events stage, as in the daemon.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -7,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "src/events/events_stage.h"
 #include "src/inference/engine.h"
 #include "src/model/classifier.h"
 
@@ -52,6 +54,12 @@ Window make_window(std::uint32_t dev, std::uint64_t seq, int length) {
   return w;
 }
 
+std::vector<std::string> device_ids(const Config& c) {
+  std::vector<std::string> ids;
+  for (const auto& d : c.devices) ids.push_back(d.id);
+  return ids;
+}
+
 struct Collector {
   std::mutex mu;
   std::map<std::string, std::vector<nlohmann::json>> by_topic_prefix;
@@ -66,12 +74,18 @@ TEST(Engine, ScoresEveryWindowOnceInBatches) {
   Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
             SteadyTimeSource::instance());
   Collector out;
+  events::EventsStage ev(
+      device_ids(c), c.events, 100000, [&](std::string t, std::string j) { out(t, j); },
+      SteadyTimeSource::instance());
+  ev.start();
   Engine e(
-      c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
+      c, b, [&](events::ScoredBatch&& s) { return ev.push(std::move(s)); },
+      SteadyTimeSource::instance());
   e.start(random_model(c, "m1", c.model.labels, 1));
   for (int i = 0; i < 60; ++i)
     b.push(make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length));
   e.stop();
+  ev.stop();
   const auto& scores = out.by_topic_prefix["score"];
   ASSERT_EQ(scores.size(), 60u);
   std::set<std::pair<std::string, std::uint64_t>> seen;
@@ -84,7 +98,7 @@ TEST(Engine, ScoresEveryWindowOnceInBatches) {
   const auto st = e.stats();
   EXPECT_EQ(st.windows, 60u);
   EXPECT_GT(st.mean_batch, 1.0);  // 60 windows queued at once form batches, not 60 calls
-  EXPECT_EQ(st.latency_ms.n, 60u);
+  EXPECT_EQ(ev.stats().latency_ms.n, 60u);
 }
 
 TEST(Engine, PaddedBatchGivesTheSameScoresAsBatchOne) {
@@ -105,8 +119,13 @@ TEST(Engine, SwapBetweenBatchesLosesNoWindowAndScoresNoneTwice) {
   Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
             SteadyTimeSource::instance());
   Collector out;
+  events::EventsStage ev(
+      device_ids(c), c.events, 100000, [&](std::string t, std::string j) { out(t, j); },
+      SteadyTimeSource::instance());
+  ev.start();
   Engine e(
-      c, b, [&](std::string t, std::string j) { out(t, j); }, SteadyTimeSource::instance());
+      c, b, [&](events::ScoredBatch&& s) { return ev.push(std::move(s)); },
+      SteadyTimeSource::instance());
   e.start(random_model(c, "m1", c.model.labels, 1));
   const int n = 400;
   std::thread producer([&] {
@@ -122,6 +141,7 @@ TEST(Engine, SwapBetweenBatchesLosesNoWindowAndScoresNoneTwice) {
   EXPECT_EQ(e.model_version(), "m2");
   producer.join();
   e.stop();
+  ev.stop();
   const auto& scores = out.by_topic_prefix["score"];
   ASSERT_EQ(scores.size(), static_cast<std::size_t>(n));
   std::set<std::pair<std::string, std::uint64_t>> seen;
