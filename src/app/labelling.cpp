@@ -35,8 +35,14 @@ nlohmann::json conversion_json(const Config& cfg, std::size_t i, std::int64_t fi
           {"window_length", cfg.window.length}};
 }
 
-/// A capture the writer could not store.
+/// A capture the writer could not store: a full disk is the environment (unavailable, the
+/// writer warns at a limited rate and counts it), anything else a bug.
 Result capture_failure(const capture::AppendOutcome& o) {
+  if (o.storage_full())
+    return Result::fail(Errc::kUnavailable,
+                        "storage full: capture not stored (free space on the state directory's "
+                        "file system or lower capture.max_bytes): " +
+                            o.error);
   return Result::fail(Errc::kInternal, "capture not stored: " + o.error);
 }
 

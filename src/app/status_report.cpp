@@ -55,12 +55,16 @@ nlohmann::json control_json(const bus::ControlServerStats& s) {
   return {{"requests", s.requests},
           {"replies_ok", s.replies_ok},
           {"replies_error", s.replies_error},
+          {"replies_dropped", s.replies_dropped},
           {"bad_frames", s.bad_frames},
           {"busy", s.busy},
           {"send_failed", s.send_failed},
+          {"deferred", s.deferred},
+          {"backlog", s.backlog},
+          {"backlog_bytes", s.backlog_bytes},
+          {"backlog_high_water", s.backlog_high_water},
           {"in_flight", s.in_flight}};
 }
-
 }  // namespace
 
 StatusReport::StatusReport(Parts& parts, const std::atomic<bool>& ready,
@@ -73,6 +77,7 @@ nlohmann::json StatusReport::capture_json() const {
   return {{"enabled", true},
           {"written", c.written},
           {"failed", c.failed},
+          {"storage_full", c.storage_full},
           {"refused_full", c.refused_full},
           {"refused_invalid", c.refused_invalid},
           {"queue_depth", c.depth}};
@@ -162,6 +167,15 @@ std::string StatusReport::render_metrics() {
           static_cast<double>(vs.dropped_windows));
   gauge("primusd_events_depth", "Scored windows waiting for post-processing.",
         static_cast<double>(vs.depth));
+  if (p_.capture_writer) {
+    const auto cc = p_.capture_writer->counters();
+    counter("primusd_capture_written_total", "Captures committed.",
+            static_cast<double>(cc.written));
+    counter("primusd_capture_failed_total", "Captures not stored.", static_cast<double>(cc.failed));
+    counter("primusd_capture_storage_full_total",
+            "Captures not stored because the disk (or the store's size limit) was full.",
+            static_cast<double>(cc.storage_full));
+  }
   counter("primusd_bus_published_total", "Messages handed to ZeroMQ.",
           static_cast<double>(ps.published));
   counter("primusd_bus_dropped_total", "Messages dropped because the publisher queue was full.",
@@ -180,6 +194,11 @@ std::string StatusReport::render_metrics() {
             static_cast<double>(cs.busy));
     counter("primusd_control_send_failed_total", "Control replies ZeroMQ refused.",
             static_cast<double>(cs.send_failed));
+    counter("primusd_control_replies_dropped_total",
+            "Control replies dropped (client gone, backlog over its byte bound, stop).",
+            static_cast<double>(cs.replies_dropped));
+    gauge("primusd_control_backlog", "Control replies waiting for a client to read.",
+          static_cast<double>(cs.backlog));
   }
   auto histogram = [&](const char* name, const char* help, const Histogram& h) {
     const auto s = h.snapshot();
@@ -228,7 +247,8 @@ void StatusReport::warn_about_drops(std::size_t i) {
   add("samples without angular velocity", c.missing_fields, base.missing_fields);
   add("clock jumps", c.clock_jumps, base.clock_jumps);
   add("device restarts", c.restarts, base.restarts);
-  add("ring overflows", c.ring_overflow, base.ring_overflow);
+  // ring_overflow is not warned about: once the history ring holds its 60 s, every new frame
+  // replaces the oldest one. That is the ring doing its job, not a loss (still in status).
   m.last_counters = c;
   if (what.empty()) return;
   m.last_warning = now;

@@ -13,7 +13,8 @@
 //                            max_request_bytes, more than one body frame
 //            unknown_method  the message lists the known methods
 //            invalid_params, not_found, conflict, unavailable, timeout: from handlers
-//            busy            more than `max_in_flight` requests are being handled
+//            busy            more than `max_in_flight` requests are being handled, or
+//                            `max_backlog` replies to this client wait for it to read them
 //            internal        a handler threw something other than ControlError, or dropped its
 //                            Responder without replying
 // Reading the body (size, depth, JSON, "id", "method", "params") is parse_control_request
@@ -21,10 +22,31 @@
 // Framing: the server accepts REQ clients (the ROUTER sees [identity, "", body]) and DEALER
 // clients ([identity, body] or [identity, "", body]) and replies with the same envelope shape.
 // A message with more frames gets a bad_request reply and is counted in `bad_frames`; a message
-// with no body frame is dropped and counted. Replies are sent with ZMQ_DONTWAIT and
-// ZMQ_ROUTER_MANDATORY off: a reply to a client that has gone away is dropped silently by ZeroMQ.
-// Messages larger than 16 x max_request_bytes (at least 1 MiB) make ZeroMQ drop the connection
-// (ZMQ_MAXMSGSIZE) instead of buffering them.
+// with no body frame is dropped and counted. Messages larger than 16 x max_request_bytes (at least
+// 1 MiB) make ZeroMQ drop the connection (ZMQ_MAXMSGSIZE) instead of buffering them.
+//
+// Back-pressure (every reply is delivered or counted, never lost silently)
+// - The ROUTER has ZMQ_ROUTER_MANDATORY on, so a send fails visibly instead of being dropped:
+//   EAGAIN when the client's pipe is at its high-water mark (kControlSndHwm replies queued in
+//   ZeroMQ for that client), EHOSTUNREACH when the client has gone away. Sends never block.
+// - A reply that meets a full pipe waits in the server's backlog (one FIFO per client, so a
+//   client's replies keep their order and a slow client does not hold up the others). The
+//   server thread retries when the socket is writable (ZMQ_POLLOUT) and at least every
+//   kBacklogRetry while the backlog is not empty. A client that pipelines many requests and
+//   reads afterwards therefore gets one reply per request.
+// - While `max_backlog` replies to a client are waiting, its new requests are answered busy
+//   (that reply queues behind the others) instead of being handled.
+// - The backlog of all clients together holds at most `max_backlog_bytes` (identities and
+//   bodies); a reply that does not fit is dropped. Replies to a client that has gone away
+//   (EHOSTUNREACH), including all of its backlog, are dropped, as is the backlog at stop().
+//   Every dropped reply is counted in `replies_dropped` and logged (spdlog::warn, at most one
+//   line per 10 s, with the count since the previous line).
+// - ZeroMQ's own queue for each client is not raised beyond its default of 1000 messages
+//   (kControlSndHwm, kControlRcvHwm): it is per client and unbounded in bytes, while the backlog
+//   is bounded in bytes for all clients together. Requests beyond kControlRcvHwm from one client
+//   stay in its connection (the client's sends wait): back-pressure, not loss.
+// Accounting (stats()): once idle, requests with a body = replies_ok + replies_error +
+// replies_dropped + backlog + in_flight.
 //
 // Threads: the constructor binds (on the caller's thread); `start()` hands the socket to the
 // server thread "primus-ctl", which owns it from then on. Handlers run ON THE SERVER THREAD and
@@ -38,6 +60,8 @@
 // binding, so only the service user and group can connect; the caller creates the directory (whose
 // permissions are the real guard: the file exists with the umask's mode for a moment).
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -91,20 +115,45 @@ class Responder {
   std::shared_ptr<detail::ResponderState> s_;
 };
 
+/// ZMQ_SNDHWM of the ROUTER: replies ZeroMQ queues per client before a send meets EAGAIN and
+/// the reply goes to the backlog (ZeroMQ's default, set explicitly).
+inline constexpr int kControlSndHwm = 1000;
+/// ZMQ_RCVHWM of the ROUTER: requests ZeroMQ queues per client before it stops reading that
+/// client's connection (ZeroMQ's default, set explicitly).
+inline constexpr int kControlRcvHwm = 1000;
+/// Longest wait before the backlog is retried, whatever the socket reports.
+inline constexpr std::chrono::milliseconds kBacklogRetry{10};
+
 struct ControlServerOptions {
   int max_request_bytes = 65536;  ///< larger requests get bad_request
   int max_in_flight = 64;         ///< requests handled at once (not yet replied); more get busy
-  std::string curve_secret_z85;   ///< non-empty: CURVE server on every endpoint
+  /// Replies to one client waiting in the backlog (its pipe full); while this many wait, its new
+  /// requests get busy. >= 1.
+  int max_backlog = 4096;
+  /// Bytes (identities + bodies) of the backlog of all clients together; a reply that does not
+  /// fit is dropped and counted in replies_dropped. >= 1.
+  std::size_t max_backlog_bytes = std::size_t{16} << 20;
+  std::string curve_secret_z85;  ///< non-empty: CURVE server on every endpoint
 };
 
+/// Counters since construction. stats() may be called from any thread; each field is read
+/// atomically (the fields together are not one snapshot).
 struct ControlServerStats {
-  std::uint64_t requests = 0;       ///< messages received (with or without a usable shape)
-  std::uint64_t replies_ok = 0;     ///< ok replies handed to ZeroMQ
-  std::uint64_t replies_error = 0;  ///< error replies handed to ZeroMQ (every code)
-  std::uint64_t bad_frames = 0;     ///< messages with no body frame or more than one
-  std::uint64_t busy = 0;           ///< requests refused with busy
-  std::uint64_t send_failed = 0;    ///< replies ZeroMQ refused to queue
-  std::int64_t in_flight = 0;       ///< requests given to a handler and not answered yet
+  std::uint64_t requests = 0;         ///< messages received (with or without a usable shape)
+  std::uint64_t replies_ok = 0;       ///< ok replies handed to ZeroMQ
+  std::uint64_t replies_error = 0;    ///< error replies handed to ZeroMQ (every code, busy too)
+  std::uint64_t bad_frames = 0;       ///< messages with no body frame or more than one
+  std::uint64_t busy = 0;             ///< requests refused with busy (max_in_flight or max_backlog)
+  std::uint64_t send_failed = 0;      ///< sends ZeroMQ refused other than for a full pipe (client
+                                      ///< gone: EHOSTUNREACH, or another error)
+  std::uint64_t replies_dropped = 0;  ///< replies never handed to ZeroMQ: client gone, backlog
+                                      ///< over max_backlog_bytes, or left in it at stop()
+  std::uint64_t deferred = 0;         ///< replies that waited in the backlog (their client's
+                                      ///< pipe was full, or earlier replies to it were waiting)
+  std::uint64_t backlog = 0;          ///< replies in the backlog now
+  std::uint64_t backlog_bytes = 0;    ///< their identities + bodies, bytes
+  std::uint64_t backlog_high_water = 0;  ///< most replies ever in the backlog at once
+  std::int64_t in_flight = 0;            ///< requests given to a handler and not answered yet
 };
 
 class ControlServer {
@@ -139,10 +188,19 @@ class ControlServer {
   [[nodiscard]] std::vector<std::string> methods() const;
 
  private:
+  enum class SendStatus { kSent, kPeerFull, kPeerGone, kFailed };
+
+  // All of these run on the server thread.
   void run();
   void handle(std::vector<zmq::message_t>& parts);
   void drain();
+  /// Sends now, or queues behind the client's earlier replies / in the backlog, or drops.
   void send(const std::string& identity, bool delimiter, const std::string& body, bool ok);
+  SendStatus try_send(const std::string& identity, bool delimiter, const std::string& body,
+                      bool ok);
+  /// Sends what the clients' pipes take now; true if anything left the backlog.
+  bool flush_backlog();
+  void drop(std::uint64_t n, const char* why);
 
   ControlServerOptions opt_;
   std::unique_ptr<zmq::socket_t> sock_;

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <system_error>
 #include <utility>
 
@@ -68,8 +69,23 @@ constexpr Migration kMigrations[] = {
     {1, kSchemaV1, std::size(kSchemaV1)},
 };
 
+/// Whether the last failure on db was a full storage: SQLITE_FULL (a write hit ENOSPC, or
+/// max_page_count), or an I/O error whose system errno says the file system or quota is full
+/// (e.g. growing the -shm file).
+bool storage_full(sqlite3* db) {
+  if (db == nullptr) return false;
+  const int rc = sqlite3_extended_errcode(db) & 0xff;
+  if (rc == SQLITE_FULL) return true;
+  if (rc != SQLITE_IOERR) return false;
+  const int err = sqlite3_system_errno(db);
+  return err == ENOSPC || err == EDQUOT;
+}
+
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
-  throw CaptureError(what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  const std::string message =
+      what + ": " + (db != nullptr ? sqlite3_errmsg(db) : std::string("out of memory"));
+  if (storage_full(db)) throw StorageFullError(message);
+  throw CaptureError(message);
 }
 
 /// RAII prepared statement.
@@ -113,12 +129,16 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-/// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed.
+/// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed. After SQLITE_FULL or an I/O error
+/// SQLite may already have rolled the transaction back itself; the destructor rolls back only
+/// what is still open, so the connection is always back in autocommit mode afterwards.
 class WriteTxn {
  public:
   explicit WriteTxn(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
   ~WriteTxn() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!done_ && sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
   }
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
@@ -270,6 +290,7 @@ CaptureStore::CaptureStore(const std::filesystem::path& path, StoreOptions opt)
                              -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK) {
         fail(db_, "prepare insert");
       }
+      if (opt_.max_page_count > 0) set_max_page_count(opt_.max_page_count);
     } else {
       const int v = schema_version();
       if (v != kSchemaVersion) {
@@ -294,10 +315,17 @@ CaptureStore::~CaptureStore() {
 void CaptureStore::exec(const char* sql) const {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    const std::string msg = err != nullptr ? err : "unknown error";
+    const std::string msg =
+        std::string(sql).substr(0, 60) + ": " + (err != nullptr ? err : "unknown error");
     sqlite3_free(err);
-    throw CaptureError(std::string(sql).substr(0, 60) + ": " + msg);
+    if (storage_full(db_)) throw StorageFullError(msg);
+    throw CaptureError(msg);
   }
+}
+
+std::int64_t CaptureStore::set_max_page_count(std::int64_t pages) {
+  Stmt s(db_, "PRAGMA max_page_count = " + std::to_string(pages));
+  return s.step() ? s.i64(0) : 0;
 }
 
 int CaptureStore::schema_version() const {
@@ -355,7 +383,19 @@ std::int64_t CaptureStore::append(const CaptureRecord& r) {
   }
   const std::vector<unsigned char> blob = encode_capture_data(r.data);
   const std::string conversion = r.conversion.empty() ? "{}" : r.conversion;
+  try {
+    return insert_locked(r, blob, conversion);
+  } catch (const StorageFullError& e) {
+    ++counters_.storage_full;
+    throw StorageFullError("capture store " + path_.string() + ": " + e.what());
+  } catch (const CaptureError& e) {
+    throw CaptureError("capture store " + path_.string() + ": " + e.what());
+  }
+}
 
+std::int64_t CaptureStore::insert_locked(const CaptureRecord& r,
+                                         const std::vector<unsigned char>& blob,
+                                         const std::string& conversion) {
   WriteTxn txn(db_);
   sqlite3_reset(insert_);
   sqlite3_clear_bindings(insert_);
@@ -379,9 +419,13 @@ std::int64_t CaptureStore::append(const CaptureRecord& r) {
                                SQLITE_STATIC) == SQLITE_OK;
   if (!ok) fail(db_, "bind insert");
   const int rc = sqlite3_step(insert_);
+  // The error is read before the reset, which may replace it.
+  const bool full = rc != SQLITE_DONE && storage_full(db_);
+  const std::string error = rc != SQLITE_DONE ? sqlite3_errmsg(db_) : "";
   sqlite3_reset(insert_);
   sqlite3_clear_bindings(insert_);
-  if (rc != SQLITE_DONE) fail(db_, "insert capture");
+  if (full) throw StorageFullError("insert capture: " + error);
+  if (rc != SQLITE_DONE) throw CaptureError("insert capture: " + error);
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
   const std::int64_t evicted = evict_locked();
   txn.commit();

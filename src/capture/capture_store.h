@@ -17,6 +17,12 @@
 // data blobs, 24 bytes per sample) is at most max_bytes. A capture larger than max_bytes on its
 // own is refused. Ids are never reused (AUTOINCREMENT), so an evicted id stays gone.
 //
+// Storage full: when the file system (or the test-only max_page_count) has no room for a write,
+// append() and the other writes throw StorageFullError (a CaptureError): SQLITE_FULL, or an
+// SQLITE_IOERR whose system errno is ENOSPC or EDQUOT. The failed transaction is rolled back,
+// nothing of it is visible, and the connection stays usable: once space returns, the next
+// append() works. Other SQLite failures throw a plain CaptureError.
+//
 // Threads: NOT thread-safe. One thread owns a CaptureStore and makes every call on it (in the
 // daemon: the capture writer thread, see capture_writer.h). Other threads that need to read (the
 // trainer, `primusctl captures export`) open their own CaptureStore, possibly read-only: WAL lets
@@ -55,6 +61,17 @@ struct StoreOptions {
   /// Wall (UTC) clock in ns since the epoch, for created_wall_ns and max_age_s. Empty: the system
   /// clock. Called on the owner thread only.
   std::function<std::int64_t()> wall_clock_ns{};
+  /// TEST ONLY: PRAGMA max_page_count on this connection (0: SQLite's default, no limit worth
+  /// the name). Writes that would grow the database beyond it fail with SQLITE_FULL, so tests
+  /// can run the store out of space for real. The daemon leaves it 0.
+  std::int64_t max_page_count = 0;
+};
+
+/// Thrown by writes when the storage is full (see the top of this file): an environment
+/// condition, not a bug; the caller may retry once space has been freed.
+class StorageFullError : public CaptureError {
+ public:
+  using CaptureError::CaptureError;
 };
 
 /// A capture without its data (what list() returns).
@@ -108,9 +125,10 @@ struct StoreStats {
 };
 
 struct StoreCounters {
-  std::uint64_t appended = 0;  ///< append() calls that committed
-  std::uint64_t rejected = 0;  ///< append() calls refused by validation or the size limit
-  std::uint64_t evicted = 0;   ///< captures deleted by retention
+  std::uint64_t appended = 0;      ///< append() calls that committed
+  std::uint64_t rejected = 0;      ///< append() calls refused by validation or the size limit
+  std::uint64_t evicted = 0;       ///< captures deleted by retention
+  std::uint64_t storage_full = 0;  ///< append() calls that threw StorageFullError
 };
 
 struct IntegrityReport {
@@ -131,8 +149,9 @@ class CaptureStore {
 
   /// Validates, inserts, applies retention and commits; returns the new id once the commit has
   /// returned (durable as stated above). Sets created_wall_ns from the wall clock. Throws
-  /// CaptureError (nothing written) on invalid input, a capture larger than max_bytes, a
-  /// read-only store or an SQLite failure.
+  /// (nothing written, transaction rolled back) StorageFullError when the storage is full, and
+  /// CaptureError on invalid input, a capture larger than max_bytes, a read-only store or another
+  /// SQLite failure. Errors name the file.
   std::int64_t append(const CaptureRecord& r);
 
   /// Metadata of the matching captures (no data).
@@ -165,6 +184,10 @@ class CaptureStore {
   /// totals against the table. Never throws for a damaged file; problems are reported.
   [[nodiscard]] IntegrityReport integrity_check() const;
 
+  /// TEST ONLY: sets PRAGMA max_page_count on this connection (see StoreOptions); returns the
+  /// limit now in force (SQLite never sets it below the database's current size).
+  std::int64_t set_max_page_count(std::int64_t pages);
+
   [[nodiscard]] int schema_version() const;
   /// This connection's PRAGMA synchronous: 2 for kFull, 1 for kNormal.
   [[nodiscard]] int synchronous_level() const;
@@ -176,6 +199,9 @@ class CaptureStore {
  private:
   void exec(const char* sql) const;
   void migrate();
+  /// append() after validation: one write transaction (insert, retention, commit).
+  std::int64_t insert_locked(const CaptureRecord& r, const std::vector<unsigned char>& blob,
+                             const std::string& conversion);
   std::int64_t evict_locked();
   std::int64_t now_wall_ns() const;
 

@@ -1,7 +1,11 @@
 #include "src/capture/capture_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 #include <utility>
+
+#include "src/core/time_source.h"
 
 namespace primus::capture {
 
@@ -15,6 +19,18 @@ const char* to_string(SubmitResult r) noexcept {
       return "capture writer stopped";
     case SubmitResult::kInvalid:
       return "invalid capture";
+  }
+  return "?";
+}
+
+const char* to_string(AppendError e) noexcept {
+  switch (e) {
+    case AppendError::kNone:
+      return "none";
+    case AppendError::kStorageFull:
+      return "storage full";
+    case AppendError::kOther:
+      return "other";
   }
   return "?";
 }
@@ -88,12 +104,22 @@ void CaptureWriter::run() {
       AppendOutcome out;
       try {
         out.id = store_->append(a->record);
+      } catch (const StorageFullError& e) {
+        out.error = e.what();
+        out.code = AppendError::kStorageFull;
       } catch (const std::exception& e) {
         out.error = e.what();
+        out.code = AppendError::kOther;
       }
       {
         std::lock_guard lock(mu_);
         ++(out.ok() ? counters_.written : counters_.failed);
+        if (out.storage_full()) ++counters_.storage_full;
+      }
+      if (out.storage_full()) {
+        note_storage_full(out.error);
+      } else if (out.ok()) {
+        note_written();
       }
       if (a->on_done) {
         try {
@@ -116,6 +142,24 @@ void CaptureWriter::run() {
       }
     }
   }
+}
+
+void CaptureWriter::note_storage_full(const std::string& error) {
+  ++full_since_written_;
+  if (const std::uint64_t n = full_log_.note(SteadyTimeSource::instance().now_ns())) {
+    spdlog::warn("capture: storage full, {} capture(s) not stored since the last warning: {}", n,
+                 error);
+  }
+}
+
+void CaptureWriter::note_written() {
+  if (full_since_written_ == 0) return;
+  spdlog::info(
+      "capture: the store is writable again; {} capture(s) were not stored while it was "
+      "full",
+      full_since_written_);
+  full_since_written_ = 0;
+  full_log_.reset();
 }
 
 }  // namespace primus::capture

@@ -16,6 +16,11 @@
 //   asio::post to the io strand). Exceptions it throws are caught and counted.
 // - stop() (and the destructor) stops accepting, runs every job already queued, then joins. After
 //   stop(), submit()/post() return kStopped.
+// - Storage full (capture_store.h): an append that fails because the disk (or quota) is full is
+//   answered with AppendError::kStorageFull, counted in `storage_full` (and in `failed`), and
+//   logged with spdlog::warn at most once every kStorageFullLogIntervalNs (10 s), each line giving
+//   the number of captures lost since the previous one. The store stays usable: when space
+//   returns the next append is written, and one info line says how many were lost meanwhile.
 // - post(task) runs task(store) on the writer thread, in queue order with the captures: use it
 //   for reads (stats, list) and maintenance (enforce_retention) that must not touch the
 //   connection from another thread. Its exceptions are caught and counted.
@@ -30,6 +35,7 @@
 #include <variant>
 
 #include "src/capture/capture_store.h"
+#include "src/core/log_throttle.h"
 
 namespace primus::capture {
 
@@ -37,12 +43,28 @@ struct WriterOptions {
   std::size_t max_jobs = 64;  ///< queued jobs at most (>= 1)
 };
 
+/// Why an append was not written, for the caller to choose its reply: kStorageFull is an
+/// environment condition (the daemon answers `unavailable`, "storage full: ..."), kOther a
+/// refused capture or an unexpected failure.
+enum class AppendError {
+  kNone,         ///< written
+  kStorageFull,  ///< the store threw StorageFullError: no space on its file system (or quota)
+  kOther,        ///< any other failure (CaptureError or another exception)
+};
+
+[[nodiscard]] const char* to_string(AppendError e) noexcept;
+
 /// What on_done receives: the id when written, otherwise the reason.
 struct AppendOutcome {
   std::int64_t id = 0;  ///< > 0 when written
-  std::string error;    ///< non-empty when not written
+  std::string error;    ///< non-empty when not written (store errors name the file)
+  AppendError code = AppendError::kNone;  ///< kNone exactly when error is empty
   [[nodiscard]] bool ok() const noexcept { return error.empty(); }
+  [[nodiscard]] bool storage_full() const noexcept { return code == AppendError::kStorageFull; }
 };
+
+/// The shortest time between two storage-full warnings of one writer: 10 s.
+inline constexpr std::int64_t kStorageFullLogIntervalNs = 10'000'000'000;
 
 using AckFn = std::function<void(const AppendOutcome&)>;
 using StoreTask = std::function<void(CaptureStore&)>;
@@ -60,6 +82,7 @@ struct WriterCounters {
   std::uint64_t queued = 0;           ///< jobs accepted
   std::uint64_t written = 0;          ///< captures committed
   std::uint64_t failed = 0;           ///< captures whose append threw (on_done got the error)
+  std::uint64_t storage_full = 0;     ///< of those, failed because the storage was full
   std::uint64_t refused_full = 0;     ///< submit/post refused because the queue was full
   std::uint64_t refused_invalid = 0;  ///< submit refused by validation
   std::uint64_t task_errors = 0;      ///< post() tasks that threw
@@ -98,13 +121,18 @@ class CaptureWriter {
   SubmitResult enqueue(Job&& job);
   void run();
 
+  void note_storage_full(const std::string& error);
+  void note_written();
+
   std::unique_ptr<CaptureStore> store_;  ///< used only by thread_ after construction
   const WriterOptions opt_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;      ///< guarded by mu_
-  bool stopping_ = false;      ///< guarded by mu_
-  WriterCounters counters_{};  ///< guarded by mu_
+  std::deque<Job> queue_;                            ///< guarded by mu_
+  bool stopping_ = false;                            ///< guarded by mu_
+  WriterCounters counters_{};                        ///< guarded by mu_
+  LogThrottle full_log_{kStorageFullLogIntervalNs};  ///< used only by thread_
+  std::uint64_t full_since_written_ = 0;             ///< used only by thread_
   std::thread thread_;
 };
 

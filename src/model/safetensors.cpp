@@ -8,11 +8,9 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <system_error>
 
 namespace primus::model {
 
@@ -109,14 +107,29 @@ std::size_t dtype_size(DType d) noexcept {
   return 0;
 }
 
-SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
-  SafetensorsFile f;
-  f.bytes_ = std::move(bytes);
-  const std::size_t size = f.bytes_.size();
+namespace {
+
+/// The parsed header: metadata and tensors (sorted by data offset).
+struct Header {
+  std::map<std::string, std::string> metadata;
+  std::vector<TensorEntry> tensors;
+};
+
+void check_has_length(std::uint64_t size) {
   if (size < 8) {
     fail("truncated: " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
   }
-  const std::uint64_t n = read_u64_le(f.bytes_.data());
+}
+
+void check_file_limit(std::uint64_t size) {
+  if (size > kMaxFileBytes) {
+    fail(std::to_string(size) + " bytes, larger than the limit of " +
+         std::to_string(kMaxFileBytes) + " bytes");
+  }
+}
+
+/// The header length `n` read from the first 8 bytes of a file of `size` (>= 8) bytes.
+void check_header_length(std::uint64_t n, std::uint64_t size) {
   if (n < 2) fail("header length " + std::to_string(n) + " is too small for a JSON object");
   if (n > kMaxHeaderBytes) {
     fail("header length " + std::to_string(n) + " exceeds the limit of " +
@@ -126,12 +139,14 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
     fail("truncated: header length " + std::to_string(n) + " but only " + std::to_string(size - 8) +
          " bytes follow");
   }
-  f.header_bytes_ = static_cast<std::size_t>(n);
-  f.data_start_ = 8 + f.header_bytes_;
-  const std::uint64_t data_size = size - f.data_start_;
-  const char* text = reinterpret_cast<const char*>(f.bytes_.data() + 8);
+}
+
+/// Parses and validates the `n` header bytes at `text`, for a data buffer of `data_size` bytes:
+/// every tensor must lie inside it and together they must cover it exactly.
+Header parse_header(const char* text, std::size_t n, std::uint64_t data_size) {
+  Header h;
   if (text[0] != '{') fail("header: does not start with '{'");
-  check_nesting(text, f.header_bytes_);
+  check_nesting(text, n);
 
   std::set<std::string> top_keys;
   std::string duplicate;
@@ -144,7 +159,7 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
   };
   json header;
   try {
-    header = json::parse(text, text + f.header_bytes_, on_event);
+    header = json::parse(text, text + n, on_event);
   } catch (const json::exception& e) {
     fail(std::string("header: invalid JSON: ") + e.what());
   }
@@ -160,7 +175,7 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
         if (!m.value().is_string()) {
           fail("header: __metadata__ " + printable(m.key()) + " must be a string");
         }
-        f.metadata_[m.key()] = m.value().get<std::string>();
+        h.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
@@ -216,15 +231,15 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
            (elements > data_size ? std::string("more") : std::to_string(want)));
     }
     t.numel = static_cast<std::int64_t>(elements);
-    f.tensors_.push_back(std::move(t));
+    h.tensors.push_back(std::move(t));
   }
 
-  std::sort(f.tensors_.begin(), f.tensors_.end(), [](const TensorEntry& a, const TensorEntry& b) {
+  std::sort(h.tensors.begin(), h.tensors.end(), [](const TensorEntry& a, const TensorEntry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   std::uint64_t cursor = 0;
   const TensorEntry* previous = nullptr;
-  for (const auto& t : f.tensors_) {
+  for (const auto& t : h.tensors) {
     if (t.begin < cursor) {
       fail("tensor " + printable(t.name) + ": data overlaps tensor " + printable(previous->name));
     }
@@ -238,27 +253,97 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
   if (cursor != data_size) {
     fail(std::to_string(data_size - cursor) + " trailing bytes after the last tensor");
   }
+  return h;
+}
+
+}  // namespace
+
+SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes) {
+  SafetensorsFile f;
+  f.bytes_ = std::move(bytes);
+  const std::uint64_t size = f.bytes_.size();
+  check_has_length(size);
+  const std::uint64_t n = read_u64_le(f.bytes_.data());
+  check_header_length(n, size);
+  check_file_limit(size);
+  f.header_bytes_ = static_cast<std::size_t>(n);
+  f.data_start_ = 8 + f.header_bytes_;
+  Header h = parse_header(reinterpret_cast<const char*>(f.bytes_.data() + 8), f.header_bytes_,
+                          size - f.data_start_);
+  f.metadata_ = std::move(h.metadata);
+  f.tensors_ = std::move(h.tensors);
   return f;
 }
 
+namespace {
+
+/// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+/// Reads exactly n bytes at offset, or throws (a file that shrank is "truncated").
+void pread_all(int fd, std::byte* p, std::size_t n, std::uint64_t offset) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(offset));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      fail(std::string("read failed: ") + std::strerror(errno));
+    }
+    if (r == 0) fail("truncated while reading (the file shrank?)");
+    p += r;
+    n -= static_cast<std::size_t>(r);
+    offset += static_cast<std::uint64_t>(r);
+  }
+}
+
+const char* file_type(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::read(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw SafetensorsError(path.string() + ": not a readable regular file");
-  }
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw SafetensorsError(path.string() + ": " + ec.message());
-  if (size > kMaxFileBytes) {
-    throw SafetensorsError(path.string() + ": " + std::to_string(size) +
-                           " bytes, larger than the limit of " + std::to_string(kMaxFileBytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  if (!in || !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
-    throw SafetensorsError(path.string() + ": read failed");
-  }
   try {
-    return parse(std::move(bytes));
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    Fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
+    if (fd.fd < 0) fail(std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd.fd, &st) != 0) fail(std::string("cannot stat: ") + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) fail(std::string(file_type(st.st_mode)) + ", not a regular file");
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    check_has_length(size);
+    std::byte length[8];
+    pread_all(fd.fd, length, sizeof length, 0);
+    const std::uint64_t n = read_u64_le(length);
+    check_header_length(n, size);
+    check_file_limit(size);
+    // Header first, checked against the file size, before a byte of data is read.
+    std::vector<std::byte> header(static_cast<std::size_t>(n));
+    pread_all(fd.fd, header.data(), header.size(), 8);
+    const std::uint64_t data_start = 8 + n;
+    Header h = parse_header(reinterpret_cast<const char*>(header.data()), header.size(),
+                            size - data_start);
+
+    SafetensorsFile f;
+    f.bytes_.resize(static_cast<std::size_t>(size));
+    std::memcpy(f.bytes_.data(), length, sizeof length);
+    std::memcpy(f.bytes_.data() + 8, header.data(), header.size());
+    pread_all(fd.fd, f.bytes_.data() + data_start, static_cast<std::size_t>(size - data_start),
+              data_start);
+    f.header_bytes_ = static_cast<std::size_t>(n);
+    f.data_start_ = static_cast<std::size_t>(data_start);
+    f.metadata_ = std::move(h.metadata);
+    f.tensors_ = std::move(h.tensors);
+    return f;
   } catch (const SafetensorsError& e) {
     throw SafetensorsError(path.string() + ": " + e.what());
   }

@@ -10,6 +10,15 @@
 // overlaps, string-only metadata. The first problem is thrown as SafetensorsError naming the
 // tensor (or key). It never reads outside the bytes it was given.
 //
+// Reading a file (read()) is bounded by what the file declares, in this order, so that a hostile
+// or damaged file (a sparse 4 GiB file, a header declaring a huge tensor) costs a few syscalls
+// and at most kMaxHeaderBytes of memory before it is refused:
+//   1. open (O_NONBLOCK: a FIFO cannot block it), fstat: must be a regular file;
+//   2. read the 8-byte header length; check it against kMaxHeaderBytes and the file size;
+//   3. check the file size against kMaxFileBytes;
+//   4. read and parse the header; check the declared tensor extents against the file size;
+//   5. only then read the data buffer (exactly the bytes the header declares).
+//
 // Thread contract: SafetensorsFile is an immutable value after construction; const access from
 // several threads is safe. Functions are reentrant.
 #include <cstddef>
@@ -35,10 +44,12 @@ const char* to_string(DType d) noexcept;
 /// Bytes per element.
 std::size_t dtype_size(DType d) noexcept;
 
-/// Header length limit (the format's own reference reader uses 100 MB).
-inline constexpr std::uint64_t kMaxHeaderBytes = 100u * 1024u * 1024u;
-/// Largest file read() accepts.
-inline constexpr std::uint64_t kMaxFileBytes = 4ull * 1024u * 1024u * 1024u;
+/// Header length limit: 16 MiB. A PRIMUS header is a few KiB (the format's reference reader
+/// allows 100 MB; nothing this project reads comes near either).
+inline constexpr std::uint64_t kMaxHeaderBytes = 16u * 1024u * 1024u;
+/// Largest file read() and parse() accept: 1 GiB. A PRIMUS classifier is about 5.5 MB; the
+/// limit bounds the memory a model load may take (the file is held in memory whole).
+inline constexpr std::uint64_t kMaxFileBytes = 1ull * 1024u * 1024u * 1024u;
 
 struct TensorEntry {
   std::string name;
@@ -51,9 +62,12 @@ struct TensorEntry {
 
 class SafetensorsFile {
  public:
-  /// Parses and validates `bytes` (takes ownership). Throws SafetensorsError.
+  /// Parses and validates `bytes` (takes ownership; the fuzz target's entry point). Throws
+  /// SafetensorsError.
   static SafetensorsFile parse(std::vector<std::byte> bytes);
-  /// Reads the whole file, then parse(). Errors are prefixed with the path.
+  /// Reads and validates a file in the bounded order described at the top of this header: the
+  /// data buffer is read only after the header has been checked against the file. Throws
+  /// SafetensorsError; every message starts with the path.
   static SafetensorsFile read(const std::filesystem::path& path);
 
   [[nodiscard]] const std::map<std::string, std::string>& metadata() const { return metadata_; }
