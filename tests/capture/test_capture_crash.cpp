@@ -8,13 +8,7 @@
 // recovery and schema creation) or a random few hundred microseconds after a random number of
 // acknowledgements (catches commits in flight). The seed is printed; PRIMUS_CRASH_SEED=N
 // repeats a sequence.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,8 +21,7 @@
 
 #include "src/capture/capture_store.h"
 #include "tests/capture/crash_data.h"
-
-extern char** environ;
+#include "tests/support/crash_harness.h"
 
 namespace primus::capture {
 namespace {
@@ -45,40 +38,8 @@ struct Totals {
   std::int64_t evicted = 0;  ///< captures gone by retention in the last file checked
 };
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string t = std::string(base != nullptr ? base : "/tmp") + "/primus-crash-XXXXXX";
-    if (mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::uint64_t seed_from_env() {
-  if (const char* s = std::getenv("PRIMUS_CRASH_SEED")) return std::stoull(s);
-  return std::random_device{}();
-}
-
-/// Reads what is available (or waits up to timeout_ms for something); false on EOF.
-bool read_some(int fd, std::string& buf, int timeout_ms) {
-  pollfd p{fd, POLLIN, 0};
-  const int n = ::poll(&p, 1, timeout_ms);
-  if (n <= 0) return n == 0;  // timeout: nothing yet, not EOF
-  char tmp[4096];
-  const ssize_t r = ::read(fd, tmp, sizeof tmp);
-  if (r <= 0) return false;
-  buf.append(tmp, static_cast<std::size_t>(r));
-  return true;
-}
+using crash_test::CrashChild;
+using crash_test::TempDir;
 
 std::vector<Ack> parse_acks(const std::string& out) {
   std::vector<Ack> acks;
@@ -92,64 +53,31 @@ std::vector<Ack> parse_acks(const std::string& out) {
   return acks;  // a line cut by the kill has no newline and is ignored (that ack is unchecked)
 }
 
-std::size_t count_lines(const std::string& s) {
-  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
 enum class KillMode { kTimer, kAfterAcks };
 
 /// Starts the writer, kills it with SIGKILL, returns the acknowledgements it printed.
 std::vector<Ack> run_and_kill(const std::filesystem::path& db, std::uint64_t first_k,
                               std::int64_t max_bytes, KillMode mode, std::mt19937_64& rng) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  const std::string k = std::to_string(first_k);
-  const std::string mb = std::to_string(max_bytes);
-  std::vector<char*> argv{const_cast<char*>(PRIMUS_CAPTURE_CRASH_WRITER),
-                          const_cast<char*>(db.c_str()), const_cast<char*>(k.c_str()),
-                          const_cast<char*>(mb.c_str()), nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    throw std::runtime_error(std::string("posix_spawn: ") + std::strerror(rc));
-  }
-
-  std::string out;
-  bool eof = false;
+  CrashChild w({PRIMUS_CAPTURE_CRASH_WRITER, db.string(), std::to_string(first_k),
+                std::to_string(max_bytes)});
   if (mode == KillMode::kTimer) {
     std::this_thread::sleep_for(
         std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30'000)(rng)));
   } else {
     const std::size_t want = std::uniform_int_distribution<std::size_t>(1, 20)(rng);
     // Hang guard only (a writer that prints nothing for 30 s is broken); not a timing check.
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!eof && count_lines(out) < want && std::chrono::steady_clock::now() < give_up) {
-      eof = !read_some(fds[0], out, 100);
-    }
+    w.read_until(
+        [&](const std::string& out) { return crash_test::count_lines_starting(out, "") >= want; },
+        std::chrono::seconds(30));
     std::this_thread::sleep_for(
         std::chrono::microseconds(std::uniform_int_distribution<int>(0, 2'000)(rng)));
   }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  while (read_some(fds[0], out, 1000)) {
-  }
-  ::close(fds[0]);
-  // It must have died by our signal, not by exiting on an error of its own.
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "writer exited by itself, status " << status;
+  const bool early_eof = w.eof();
+  w.kill9();
   if (mode == KillMode::kAfterAcks) {
-    EXPECT_FALSE(eof) << "writer closed stdout early";
+    EXPECT_FALSE(early_eof) << "writer closed stdout early";
   }
-  return parse_acks(out);
+  return parse_acks(w.out());
 }
 
 /// The store's and SQLite's checks pass; every ack is present and equal to its record.
@@ -185,9 +113,7 @@ void check_store(const std::filesystem::path& db, const std::vector<Ack>& acks,
 }
 
 void crash_loop(int runs, int runs_per_db, std::int64_t max_bytes, Totals& t) {
-  const std::uint64_t seed = seed_from_env();
-  std::cout << "[ seed     ] PRIMUS_CRASH_SEED=" << seed << "\n";
-  std::mt19937_64 rng(seed);
+  std::mt19937_64 rng(crash_test::crash_seed());
   TempDir dir;
   std::vector<Ack> all;
   std::filesystem::path db;

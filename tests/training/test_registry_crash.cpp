@@ -13,11 +13,6 @@
 // on the same directory, so damage would accumulate. The seed is printed; PRIMUS_CRASH_SEED=N
 // repeats a sequence of kill moments.
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,9 +30,8 @@
 #include "src/app/logging.h"
 #include "src/model/classifier.h"
 #include "src/training/registry.h"
+#include "tests/support/crash_harness.h"
 #include "tests/training/registry_crash_data.h"
-
-extern char** environ;
 
 namespace primus::training {
 namespace {
@@ -66,42 +60,8 @@ struct Totals {
   std::size_t unacked_versions = 0;   ///< complete versions whose ack the kill cut off, at the end
 };
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string t = std::string(base != nullptr ? base : "/tmp") + "/primus-regcrash-XXXXXX";
-    if (mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::uint64_t seed_from_env() {
-  if (const char* s = std::getenv("PRIMUS_CRASH_SEED")) return std::stoull(s);
-  return std::random_device{}();
-}
-
-/// Reads what is available (or waits up to timeout_ms for something); false on EOF.
-bool read_some(int fd, std::string& buf, int timeout_ms) {
-  pollfd p{fd, POLLIN, 0};
-  const int n = ::poll(&p, 1, timeout_ms);
-  if (n <= 0) return n == 0;  // timeout: nothing yet, not EOF
-  char tmp[4096];
-  const ssize_t r = ::read(fd, tmp, sizeof tmp);
-  if (r <= 0) return false;
-  buf.append(tmp, static_cast<std::size_t>(r));
-  return true;
-}
+using crash_test::CrashChild;
+using crash_test::TempDir;
 
 RunOutput parse_output(const std::string& out) {
   RunOutput r;
@@ -121,76 +81,33 @@ RunOutput parse_output(const std::string& out) {
   return r;  // a line cut by the kill has no newline and is ignored (that ack is unchecked)
 }
 
-std::size_t count_acks(const std::string& s) {
-  std::size_t n = 0;
-  for (std::size_t pos = 0; (pos = s.find("ack ", pos)) != std::string::npos; pos += 4)
-    if (pos == 0 || s[pos - 1] == '\n') ++n;
-  return n;
-}
-
 enum class KillMode { kTimer, kAfterAcks };
 
 /// Starts the writer on `dir`, kills it with SIGKILL, returns what it printed.
 RunOutput run_and_kill(const fs::path& dir, std::uint64_t first_k, KillMode mode,
                        std::mt19937_64& rng) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  const std::string k = std::to_string(first_k);
-  std::vector<char*> argv{const_cast<char*>(PRIMUS_REGISTRY_CRASH_WRITER),
-                          const_cast<char*>(dir.c_str()), const_cast<char*>(k.c_str()), nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    throw std::runtime_error(std::string("posix_spawn: ") + std::strerror(rc));
-  }
-
-  std::string out;
-  bool eof = false;
+  CrashChild w({PRIMUS_REGISTRY_CRASH_WRITER, dir.string(), std::to_string(first_k)});
+  // Hang guards only (a writer silent for 60 s is broken); not timing checks.
   if (mode == KillMode::kTimer) {
-    // Hang guard only, as below.
-    const auto give_up = Clock::now() + std::chrono::seconds(60);
-    while (!eof && out.find("start\n") == std::string::npos && Clock::now() < give_up) {
-      eof = !read_some(fds[0], out, 100);
-    }
-    // Reads while waiting, so the writer never blocks on a full pipe.
-    const auto at = Clock::now() +
-                    std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300'000)(rng));
-    while (!eof && Clock::now() < at) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now());
-      if (left.count() <= 0) break;
-      eof = !read_some(fds[0], out, static_cast<int>(left.count()));
-    }
-    std::this_thread::sleep_until(at);
+    w.read_until([](const std::string& out) { return out.find("start\n") != std::string::npos; },
+                 std::chrono::seconds(60));
+    w.read_until_time(Clock::now() + std::chrono::microseconds(
+                                         std::uniform_int_distribution<int>(0, 300'000)(rng)));
   } else {
     const std::size_t want = std::uniform_int_distribution<std::size_t>(1, 4)(rng);
-    // Hang guard only (a writer that acknowledges nothing for 60 s is broken); not a timing check.
-    const auto give_up = Clock::now() + std::chrono::seconds(60);
-    while (!eof && count_acks(out) < want && Clock::now() < give_up) {
-      eof = !read_some(fds[0], out, 100);
-    }
+    w.read_until(
+        [&](const std::string& out) {
+          return crash_test::count_lines_starting(out, "ack ") >= want;
+        },
+        std::chrono::seconds(60));
     std::this_thread::sleep_for(
         std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30'000)(rng)));
   }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  while (read_some(fds[0], out, 1000)) {
-  }
-  ::close(fds[0]);
-  // It must have died by our signal, not by exiting on an error of its own.
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "writer exited by itself, status " << status;
-  EXPECT_NE(out.find("start\n"), std::string::npos) << "writer never started";
-  EXPECT_FALSE(eof) << "writer closed stdout early";
-  return parse_output(out);
+  const bool early_eof = w.eof();
+  w.kill9();
+  EXPECT_NE(w.out().find("start\n"), std::string::npos) << "writer never started";
+  EXPECT_FALSE(early_eof) << "writer closed stdout early";
+  return parse_output(w.out());
 }
 
 /// One fixed input window, [1, 6, 123].
@@ -364,12 +281,10 @@ TEST(RegistryCrash, EveryAcknowledgedVersionSurvivesKill9) {
   constexpr int kKillsPerDir = 10;
   model::set_inference_threads(1);
   app::set_log_level("warn");  // not one "loaded classifier" line per check
-  const std::uint64_t seed = seed_from_env();
-  std::cout << "[ seed     ] PRIMUS_CRASH_SEED=" << seed << "\n";
-  std::mt19937_64 rng(seed);
+  std::mt19937_64 rng(crash_test::crash_seed());
   // The output comparison tells models apart: neighbouring k give different outputs.
   ASSERT_NE(expected_outputs(1), expected_outputs(2));
-  TempDir tmp;
+  TempDir tmp("primus-regcrash");
   Totals t;
   std::uint64_t next_k = 1;
   const auto start = Clock::now();
