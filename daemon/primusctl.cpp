@@ -3,9 +3,10 @@
 
 #include <iostream>
 
-#include "src/app/ctl_control.h"
-#include "src/app/ctl_events.h"
 #include "src/core/version.h"
+#include "src/ctl/control_commands.h"
+#include "src/ctl/events_command.h"
+#include "src/ctl/keygen_command.h"
 #include "src/model/model_cli.h"
 #include "src/signal/quat2gyro_cli.h"
 
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("primusctl ") + std::string(primus::version()));
   app.require_subcommand(1);
 
-  primus::app::EventsOptions ev;
+  primus::ctl::EventsOptions ev;
   auto* events = app.add_subcommand("events", "print the messages primusd publishes");
   events->add_option("-e,--endpoint", ev.endpoints, "ZeroMQ endpoint(s) to connect to");
   events->add_option("-c,--config", ev.config, "take the endpoints from this config file");
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
   auto* info = model->add_subcommand("info", "print what a weight file holds");
   info->add_option("FILE", info_path, "weight file (.safetensors)")->required();
 
-  primus::app::ControlCommands control(app);
+  primus::ctl::ControlCommands control(app);
 
   try {
     app.parse(argc, argv);
@@ -83,8 +84,8 @@ int main(int argc, char** argv) {
     return rc != 0 && control.parsed() ? 2 : rc;  // control commands: usage errors exit 2
   }
   if (control.parsed()) return control.run(std::cout, std::cerr);
-  if (events->parsed()) return primus::app::run_events(ev, std::cout, std::cerr);
-  if (keygen->parsed()) return primus::app::run_keygen(keygen_prefix, std::cout, std::cerr);
+  if (events->parsed()) return primus::ctl::run_events(ev, std::cout, std::cerr);
+  if (keygen->parsed()) return primus::ctl::run_keygen(keygen_prefix, std::cout, std::cerr);
   if (quat2gyro->parsed()) {
     qg.order = qg_order == "xyzw" ? primus::QuatOrder::kXyzw : primus::QuatOrder::kWxyz;
     qg.method = qg_method == "forward"    ? primus::signal::QuatRateMethod::kForward

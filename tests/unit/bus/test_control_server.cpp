@@ -18,10 +18,11 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "src/app/ctl_control.h"
 #include "src/bus/control_client.h"
 #include "src/bus/control_server.h"
 #include "src/bus/curve.h"
+#include "src/ctl/control_commands.h"
+#include "src/ctl/format.h"
 
 namespace primus::bus {
 namespace {
@@ -513,7 +514,7 @@ struct Ctl {
 Ctl primusctl(std::vector<std::string> args) {
   CLI::App app;
   app.require_subcommand(1);
-  app::ControlCommands cmds(app);
+  ctl::ControlCommands cmds(app);
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
   Ctl r;
   try {
@@ -648,7 +649,7 @@ TEST(ControlCommands, FormatsKnownResultsAndFallsBackToJson) {
        "created_wall_ns":0,"metrics":{}},
       {"version":2,"status":"accepted","labels":["null","wave"],"mode":"head","parent":1,
        "created_wall_ns":1795000000000000000,"metrics":{"val_macro_f1":0.9123}}]})");
-  const std::string m = app::format_result("models.list", models);
+  const std::string m = ctl::format_result("models.list", models);
   EXPECT_NE(m.find("VERSION"), std::string::npos) << m;
   EXPECT_NE(m.find("0.912"), std::string::npos) << m;
   EXPECT_NE(m.find("*"), std::string::npos) << m;
@@ -660,7 +661,7 @@ TEST(ControlCommands, FormatsKnownResultsAndFallsBackToJson) {
                          "train_windows":100,"val_windows":20,"epochs_run":3,"seconds":12.5},
               "reason":"worse than the live model"},
       "schedule":{"minutes":60,"min_new_windows":200,"new_windows":12}})");
-  const std::string f = app::format_result("finetune.status", ft);
+  const std::string f = ctl::format_result("finetune.status", ft);
   EXPECT_NE(f.find("epoch 2/10 (head)"), std::string::npos) << f;
   EXPECT_NE(f.find("job 4 (full): rejected -> model version 7"), std::string::npos) << f;
   EXPECT_NE(f.find("reason: worse than the live model"), std::string::npos) << f;
@@ -668,16 +669,16 @@ TEST(ControlCommands, FormatsKnownResultsAndFallsBackToJson) {
 
   const json reload =
       json::parse(R"({"changes":["events.threshold: 0.6 -> 0.7"],"restart":["devices[0]"]})");
-  const std::string c = app::format_result("config.reload", reload);
+  const std::string c = ctl::format_result("config.reload", reload);
   EXPECT_NE(c.find("1 change\n  events.threshold: 0.6 -> 0.7"), std::string::npos) << c;
   EXPECT_NE(c.find("needs a restart (not applied): devices[0]"), std::string::npos) << c;
 
   // Shapes it does not know, or fields of the wrong type, never throw.
-  EXPECT_EQ(app::format_result("nope", json::parse(R"({"a":1})")), "{\n  \"a\": 1\n}");
-  EXPECT_EQ(app::format_result("status", json::array({1})), "[\n  1\n]");
-  EXPECT_NO_THROW(app::format_result("status", json::parse(R"({"devices":3,"model":"x"})")));
-  EXPECT_NO_THROW(app::format_result("models.list", json::parse(R"({"versions":[1,"a"]})")));
-  EXPECT_NO_THROW(app::format_result("captures.stats", json::parse(R"({"by_label":[1,{"a":2}]})")));
+  EXPECT_EQ(ctl::format_result("nope", json::parse(R"({"a":1})")), "{\n  \"a\": 1\n}");
+  EXPECT_EQ(ctl::format_result("status", json::array({1})), "[\n  1\n]");
+  EXPECT_NO_THROW(ctl::format_result("status", json::parse(R"({"devices":3,"model":"x"})")));
+  EXPECT_NO_THROW(ctl::format_result("models.list", json::parse(R"({"versions":[1,"a"]})")));
+  EXPECT_NO_THROW(ctl::format_result("captures.stats", json::parse(R"({"by_label":[1,{"a":2}]})")));
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 //
 // Exit status of every control command: 0 ok reply, 1 error reply ("error <code>: <message>" on
 // stderr), 2 no reply, bad option or unreadable config/key file.
-#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -16,7 +15,7 @@ namespace CLI {
 class App;
 }
 
-namespace primus::app {
+namespace primus::ctl {
 
 /// Options common to every control command.
 struct ControlOptions {
@@ -29,16 +28,11 @@ struct ControlOptions {
   std::string curve_client_secret;  ///< file with this client's secret key; empty: ephemeral
 };
 
-/// One call of `method`: prints the result (the human form for `method`, or JSON with opt.json)
-/// to `out`, errors to `err`. Returns 0, 1 or 2 as above. Blocks up to opt.timeout_s.
+/// One call of `method`: prints the result (the human form for `method`, format_result of
+/// src/ctl/format.h, or JSON with opt.json) to `out`, errors to `err`. Returns 0, 1 or 2 as
+/// above. Blocks up to opt.timeout_s.
 int run_control(const ControlOptions& opt, const std::string& method, const nlohmann::json& params,
                 std::ostream& out, std::ostream& err);
-
-/// The human form of `method`'s result (exposed for tests). Methods it does not know and results
-/// of an unexpected shape come out as indented JSON. `now_host_ns` (CLOCK_MONOTONIC of the
-/// daemon's host; 0 = unknown) turns host timestamps into ages.
-std::string format_result(const std::string& method, const nlohmann::json& result,
-                          std::int64_t now_host_ns = 0);
 
 /// The control subcommands of primusctl. The constructor adds them to `app`; after app.parse(),
 /// parsed() says whether one of them (or a group of them: label, captures, models) was chosen,
@@ -59,4 +53,4 @@ class ControlCommands {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace primus::app
+}  // namespace primus::ctl

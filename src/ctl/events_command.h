@@ -1,11 +1,14 @@
 #pragma once
-// `primusctl events`: subscribe to the bus and print what arrives.
+// `primusctl events`: subscribe to the bus (docs/events.md) and print what arrives.
+//
+// Exit status: 0 after `count` messages or SIGINT/SIGTERM, 2 on timeout, 1 on a bad argument,
+// an unreadable config or key file, or an endpoint it cannot connect to.
 #include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
 
-namespace primus::app {
+namespace primus::ctl {
 
 struct EventsOptions {
   std::vector<std::string> endpoints;  ///< empty: from `config`, else the default ipc endpoint
@@ -19,12 +22,10 @@ struct EventsOptions {
   std::string curve_client_secret;  ///< file with this client's secret key; empty: ephemeral
 };
 
-/// `primusctl keygen PREFIX`: writes PREFIX.secret (0600) and PREFIX.public. Returns exit status.
-int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err);
-
-/// Returns 0 after `count` messages or SIGINT/SIGTERM, 2 on timeout, 1 on a bad argument.
+/// Runs on the calling thread until it returns (status as above); installs SIGINT and SIGTERM
+/// handlers that end it. Prints one line per message to `out` (flushed), errors to `err`.
 int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err);
 /// The one-line human form of a bus message (exposed for tests).
 std::string format_message(const std::string& topic, const std::string& json);
 
-}  // namespace primus::app
+}  // namespace primus::ctl
