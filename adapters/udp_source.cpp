@@ -14,42 +14,13 @@
 #include <stdexcept>
 
 #include "adapters/udp_hub.h"
+#include "src/core/host_port.h"
 
 namespace primus::adapters {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
 namespace {
-
-/// "A.B.C.D:P" / "[V6]:P" / "A.B.C.D" -> address and port (port 0 when absent).
-bool split_host_port(const std::string& s, std::string& host, std::uint16_t& port) {
-  std::string p;
-  if (!s.empty() && s.front() == '[') {
-    const auto close = s.find(']');
-    if (close == std::string::npos) return false;
-    host = s.substr(1, close - 1);
-    if (close + 1 < s.size()) {
-      if (s[close + 1] != ':') return false;
-      p = s.substr(close + 2);
-    }
-  } else {
-    const auto colon = s.rfind(':');
-    host = colon == std::string::npos ? s : s.substr(0, colon);
-    if (colon != std::string::npos) p = s.substr(colon + 1);
-  }
-  port = 0;
-  if (!p.empty()) {
-    unsigned long v = 0;
-    try {
-      v = std::stoul(p);
-    } catch (const std::exception&) {
-      return false;
-    }
-    if (v > 65535) return false;
-    port = static_cast<std::uint16_t>(v);
-  }
-  return true;
-}
 
 /// One registry of hubs per io_context.
 class UdpHubRegistry final : public asio::execution_context::service {
@@ -73,13 +44,12 @@ UdpHub::UdpHub(asio::io_context& io, const std::string& bind, int rcvbuf_bytes,
       clock_(clock),
       bind_(bind),
       storage_(static_cast<std::size_t>(kBatch) * kMaxDatagram) {
-  std::string host;
-  std::uint16_t port = 0;
+  const auto hp = split_host_port(bind);
+  if (!hp) throw std::runtime_error("bad udp_bind " + bind);
   boost::system::error_code ec;
-  if (!split_host_port(bind, host, port)) throw std::runtime_error("bad udp_bind " + bind);
-  const auto addr = asio::ip::make_address(host, ec);
+  const auto addr = asio::ip::make_address(hp->host, ec);
   if (ec) throw std::runtime_error("bad udp_bind " + bind + ": " + ec.message());
-  const udp::endpoint ep(addr, port);
+  const udp::endpoint ep(addr, hp->port.value_or(0));
   socket_.open(ep.protocol(), ec);
   if (!ec && addr.is_v6()) socket_.set_option(asio::ip::v6_only(false), ec);  // IPv4 too
   if (!ec) socket_.non_blocking(true, ec);
@@ -103,10 +73,11 @@ UdpHub::~UdpHub() {
 }
 
 bool UdpHub::parse_sender(const std::string& s, SenderKey& k) {
-  std::string host;
-  if (!split_host_port(s, host, k.port)) return false;
+  const auto hp = split_host_port(s);
+  if (!hp) return false;
+  k.port = hp->port.value_or(0);  // 0: any port of that address
   boost::system::error_code ec;
-  const auto a = asio::ip::make_address(host, ec);
+  const auto a = asio::ip::make_address(hp->host, ec);
   if (ec) return false;
   if (a.is_v4()) {
     k.addr = asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();

@@ -8,10 +8,13 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "src/core/device_enums.h"
 
 namespace primus {
 
@@ -27,20 +30,8 @@ enum class Parity { kNone, kOdd, kEven };
 enum class FlowControl { kNone, kHardware, kSoftware };
 enum class ReplayFormat { kCsv, kCmi, kCapture };
 enum class IdFrom { kPayload, kSender };
-enum class QuatOrder { kWxyz, kXyzw };
-enum class AccUnit { kMps2, kG };
-enum class GyroUnit { kRadPerSec, kDegPerSec };
-enum class GyroSource { kAuto, kMeasured, kFromQuaternion };
+// QuatOrder, AccUnit, GyroUnit, GyroSource and AxisMap: src/core/device_enums.h.
 enum class EmbeddingChoice { kMmcl, kSsl, kEmb };
-
-/// Maps device axes to body axes: out[i] = sign[i] * in[perm[i]].
-struct AxisMap {
-  std::array<int, 3> perm{0, 1, 2};
-  std::array<int, 3> sign{1, 1, 1};
-  [[nodiscard]] bool is_identity() const noexcept {
-    return perm == std::array<int, 3>{0, 1, 2} && sign == std::array<int, 3>{1, 1, 1};
-  }
-};
 
 struct DaemonConfig {
   std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
@@ -48,6 +39,8 @@ struct DaemonConfig {
   std::string runtime_dir = "/run/primusd";
   int watchdog_ms = 0;             ///< 0: use systemd's WATCHDOG_USEC when set
   double status_interval_s = 1.0;  ///< > 0
+
+  bool operator==(const DaemonConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -57,12 +50,16 @@ struct ModelConfig {
   EmbeddingChoice embedding = EmbeddingChoice::kMmcl;
   std::vector<std::string> labels{"null", "wave", "circle", "shake", "tap"};  ///< head classes
   std::uint64_t seed = 1;  ///< seed for random weights
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 struct WindowConfig {
   double rate_hz = 50.0;  ///< model rate, > 0
   int length = 250;       ///< samples, >= 123 (the encoder's minimum)
   int hop = 10;           ///< samples, 1..length
+
+  bool operator==(const WindowConfig&) const = default;
 };
 
 struct BatcherConfig {
@@ -71,6 +68,8 @@ struct BatcherConfig {
   int queue = 1024;                  ///< windows, >= max_batch
   int max_queue_delay_us = 1000000;  ///< windows older than this when a batch forms are expired
                                      ///< (dropped, counted); 0 = never
+
+  bool operator==(const BatcherConfig&) const = default;
 };
 
 /// Post-processing of per-window scores into gesture events (per device, per class).
@@ -83,6 +82,8 @@ struct EventsConfig {
   int refractory_ms = 500;         ///< after a gesture ends, the same label cannot start again
   std::string null_label = "null";
   bool publish_scores = false;  ///< per-window score messages
+
+  bool operator==(const EventsConfig&) const = default;
 };
 
 struct BusConfig {
@@ -93,11 +94,15 @@ struct BusConfig {
   std::string curve_secret_key;        ///< server secret key file (Z85, 40 chars) enables CURVE
   std::string
       curve_authorized_keys;  ///< file of client public keys (Z85, one per line); empty: any
+
+  bool operator==(const BusConfig&) const = default;
 };
 
 /// Prometheus metrics and health over HTTP.
 struct MetricsConfig {
   std::string listen;  ///< "127.0.0.1:9464"; empty = off. Loopback addresses only.
+
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 /// The control API (src/bus/control_server.h, docs/control.md): a ZeroMQ ROUTER socket taking
@@ -106,6 +111,8 @@ struct ControlConfig {
   std::vector<std::string> listen{};  ///< endpoints; empty: ipc://<runtime_dir>/control.sock
   int max_request_bytes = 65536;      ///< larger requests get a bad_request reply, >= 256
   int max_in_flight = 64;             ///< requests being handled at once; more get "busy", >= 1
+
+  bool operator==(const ControlConfig&) const = default;
 };
 
 /// Labelled captures (src/capture, docs/capture.md).
@@ -116,6 +123,8 @@ struct CaptureConfig {
   double max_label_s = 30.0;           ///< longest labelled span, <= 60 (the ring's history)
   double min_label_s = 0.2;            ///< shortest labelled span, > 0
   int queue = 64;                      ///< capture writer queue, >= 1
+
+  bool operator==(const CaptureConfig&) const = default;
 };
 
 enum class FinetuneMode { kHead, kFull, kStaged };
@@ -142,6 +151,8 @@ struct TrainingConfig {
   int min_new_windows = 50;     ///< new labelled windows needed for a scheduled run, >= 1
   int keep_versions = 20;       ///< registry versions kept (the active one always), >= 2
   std::uint64_t seed = 1;
+
+  bool operator==(const TrainingConfig&) const = default;
 };
 
 struct DeviceConfig {
@@ -200,6 +211,8 @@ struct DeviceConfig {
   std::string sequence_id;  ///< replay cmi / capture: only this sequence_id / capture_id
   std::uint64_t seed = 0;   ///< sim: random seed (0 = derived from the id)
   std::vector<std::string> gestures{};  ///< sim: which gestures it performs (empty: all)
+
+  bool operator==(const DeviceConfig&) const = default;
 };
 
 struct Config {
@@ -218,19 +231,38 @@ struct Config {
 
   /// Index of the device with this id, or nullopt.
   [[nodiscard]] std::optional<std::size_t> device_index(const std::string& id) const;
+  bool operator==(const Config&) const = default;
 };
 
+/// Largest config file load_config() reads.
+inline constexpr std::uintmax_t kMaxConfigFileBytes = 1 << 20;
+
 /// Parse, default and validate a TOML file. Relative paths inside are resolved against the
-/// file's directory. Throws ConfigError naming the key path.
+/// file's directory. Throws ConfigError naming the key path. Only a regular file (or a symlink
+/// to one) of at most kMaxConfigFileBytes is read: a FIFO, socket, device or directory is refused
+/// without being opened for a blocking read ("PATH: is a FIFO, not a regular file").
 Config load_config(const std::filesystem::path& file);
 /// Same, from a string (relative paths resolved against `base_dir`).
 Config load_config_string(const std::string& toml_text, const std::filesystem::path& base_dir = {});
 
 /// Keys that a SIGHUP may change on a running daemon; anything else needs a restart.
-/// Returns a human-readable list of changes ("events.threshold: 0.6 -> 0.7"), and fills
-/// `needs_restart` with keys that changed but cannot change live.
+/// Returns a human-readable list of changes ("events.onset_threshold: 0.6 -> 0.7"), and fills
+/// `needs_restart` with keys that changed but cannot change live: the section's name ("window",
+/// "devices[1]", "devices" when the count changed), or for [events] the key ("events.null_label").
+/// Which keys are live is said once, in the key tables (src/config/config_sections.cpp); both
+/// lists come in table order (sections in file order, keys in table order).
 std::vector<std::string> diff_live(const Config& old_cfg, const Config& new_cfg,
                                    std::vector<std::string>& needs_restart);
+
+/// One key of the loader's tables, for tests and tools (e.g. that every key is diffed).
+struct ConfigKeyInfo {
+  std::string section;  ///< "events"; "devices" for the keys of each [[devices]] entry
+  std::string path;     ///< "events.onset_threshold"; "devices[].baud"
+  bool live = false;    ///< diff_live() reports a change of it as a change, not needs_restart
+  std::function<void(Config&)> change;  ///< sets it to some other value (devices: devices[0])
+};
+/// Every key, in table order.
+std::vector<ConfigKeyInfo> config_key_list();
 
 /// The control endpoints: control.listen, or ipc://<runtime_dir>/control.sock.
 std::vector<std::string> control_endpoints(const Config& c);

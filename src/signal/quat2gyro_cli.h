@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "src/config/config.h"
+#include "src/core/device_enums.h"
 #include "src/signal/quat_rate.h"
 
 namespace primus::signal {

@@ -12,7 +12,7 @@
 
 #include <Eigen/Core>
 
-#include "src/config/config.h"
+#include "src/core/device_enums.h"
 
 namespace primus::signal {
 
@@ -21,15 +21,17 @@ inline constexpr double kDegToRad = 3.14159265358979323846 / 180.0;
 
 class UnitConverter {
  public:
-  explicit UnitConverter(const DeviceConfig& dev) noexcept
-      : acc_scale_(dev.acc_unit == AccUnit::kG ? static_cast<float>(kStandardGravity) : 1.0f),
-        gyro_scale_(dev.gyro_unit == GyroUnit::kDegPerSec ? static_cast<float>(kDegToRad) : 1.0f),
-        xyzw_(dev.quat_order == QuatOrder::kXyzw) {
+  /// The units, quaternion order and axis map a device reports in (DeviceConfig's fields).
+  UnitConverter(AccUnit acc_unit, GyroUnit gyro_unit, QuatOrder quat_order,
+                const AxisMap& axis_map) noexcept
+      : acc_scale_(acc_unit == AccUnit::kG ? static_cast<float>(kStandardGravity) : 1.0f),
+        gyro_scale_(gyro_unit == GyroUnit::kDegPerSec ? static_cast<float>(kDegToRad) : 1.0f),
+        xyzw_(quat_order == QuatOrder::kXyzw) {
     for (int i = 0; i < 3; ++i) {
-      const int p = dev.axis_map.perm[static_cast<std::size_t>(i)];
+      const int p = axis_map.perm[static_cast<std::size_t>(i)];
       perm_[static_cast<std::size_t>(i)] = (p >= 0 && p < 3) ? p : i;
       sign_[static_cast<std::size_t>(i)] =
-          dev.axis_map.sign[static_cast<std::size_t>(i)] < 0 ? -1.0f : 1.0f;
+          axis_map.sign[static_cast<std::size_t>(i)] < 0 ? -1.0f : 1.0f;
     }
   }
 
