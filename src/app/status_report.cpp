@@ -127,96 +127,106 @@ void StatusReport::refresh_device_metrics() {
   device_metrics_ = std::move(w.out);
 }
 
+namespace {
+
+void counter(PromWriter& w, const char* name, const char* help, double v) {
+  w.help(name, "counter", help);
+  w.sample(name, "", v);
+}
+
+void gauge(PromWriter& w, const char* name, const char* help, double v) {
+  w.help(name, "gauge", help);
+  w.sample(name, "", v);
+}
+
+void histogram(PromWriter& w, const char* name, const char* help, const Histogram& h) {
+  const auto s = h.snapshot();
+  w.help(name, "histogram", help);
+  for (std::size_t i = 0; i < s.bounds.size(); ++i)
+    w.sample(std::string(name) + "_bucket", fmt::format("le=\"{}\"", s.bounds[i]),
+             static_cast<double>(s.cumulative[i]));
+  w.sample(std::string(name) + "_bucket", "le=\"+Inf\"", static_cast<double>(s.cumulative.back()));
+  w.sample(std::string(name) + "_sum", "", s.sum);
+  w.sample(std::string(name) + "_count", "", static_cast<double>(s.count));
+}
+
+double d(std::uint64_t v) { return static_cast<double>(v); }
+
+/// The inference path: batcher, engine, events stage.
+void inference_metrics(PromWriter& w, const Parts& p) {
+  const auto bs = p.batcher->stats();
+  const auto es = p.engine->stats();
+  const auto vs = p.events->stats();
+  gauge(w, "primusd_batcher_depth", "Windows waiting for inference.", d(bs.depth));
+  counter(w, "primusd_batcher_enqueued_total", "Windows queued for inference.", d(bs.enqueued));
+  counter(w, "primusd_batcher_dropped_overload_total",
+          "Windows dropped because the queue was full.", d(bs.dropped_overload));
+  counter(w, "primusd_batcher_expired_total",
+          "Windows dropped for waiting longer than max_queue_delay_us.", d(bs.expired));
+  counter(w, "primusd_inference_windows_total", "Windows scored.", d(es.windows));
+  counter(w, "primusd_inference_batches_total", "Model calls.", d(es.batches));
+  counter(w, "primusd_inference_failed_batches_total", "Model calls that failed.",
+          d(es.failed_batches));
+  counter(w, "primusd_model_swaps_total", "Models swapped in.", d(es.swaps));
+  counter(w, "primusd_events_total", "Gesture events published.", d(vs.events));
+  counter(w, "primusd_events_rejected_ambiguous_total", "Windows rejected by the margin rule.",
+          d(vs.rejected_ambiguous));
+  counter(w, "primusd_events_too_short_total", "Gestures discarded for min_duration_ms.",
+          d(vs.too_short));
+  counter(w, "primusd_events_dropped_total",
+          "Scored windows dropped because the events stage's queue was full.",
+          d(vs.dropped_windows));
+  gauge(w, "primusd_events_depth", "Scored windows waiting for post-processing.", d(vs.depth));
+  const auto& h = p.engine->histograms();
+  histogram(w, "primusd_window_latency_seconds",
+            "Window complete to its messages handed to the bus.", p.events->latency_histogram());
+  histogram(w, "primusd_batch_compute_seconds", "Model time per batch.", h.compute_s);
+  histogram(w, "primusd_window_queue_seconds", "Window complete to its batch formed.", h.queue_s);
+  histogram(w, "primusd_batch_size", "Windows per model call.", h.batch_size);
+}
+
+/// The side parts: capture writer, publisher, control socket.
+void side_metrics(PromWriter& w, const Parts& p) {
+  if (p.capture_writer) {
+    const auto cc = p.capture_writer->counters();
+    counter(w, "primusd_capture_written_total", "Captures committed.", d(cc.written));
+    counter(w, "primusd_capture_failed_total", "Captures not stored.", d(cc.failed));
+    counter(w, "primusd_capture_storage_full_total",
+            "Captures not stored because the disk (or the store's size limit) was full.",
+            d(cc.storage_full));
+  }
+  const auto ps = p.publisher->stats();
+  counter(w, "primusd_bus_published_total", "Messages handed to ZeroMQ.", d(ps.published));
+  counter(w, "primusd_bus_dropped_total", "Messages dropped because the publisher queue was full.",
+          d(ps.dropped_queue));
+  counter(w, "primusd_bus_send_failed_total", "Messages ZeroMQ refused.", d(ps.send_failed));
+  if (!p.control) return;
+  const auto cs = p.control->stats();
+  counter(w, "primusd_control_requests_total", "Control requests received.", d(cs.requests));
+  counter(w, "primusd_control_errors_total", "Control replies that were errors.",
+          d(cs.replies_error));
+  counter(w, "primusd_control_bad_frames_total", "Control messages with a bad envelope.",
+          d(cs.bad_frames));
+  counter(w, "primusd_control_busy_total", "Control requests refused with busy.", d(cs.busy));
+  counter(w, "primusd_control_send_failed_total", "Control replies ZeroMQ refused.",
+          d(cs.send_failed));
+  counter(w, "primusd_control_replies_dropped_total",
+          "Control replies dropped (client gone, backlog over its byte bound, stop).",
+          d(cs.replies_dropped));
+  gauge(w, "primusd_control_backlog", "Control replies waiting for a client to read.",
+        d(cs.backlog));
+}
+
+}  // namespace
+
 std::string StatusReport::render_metrics() {
   PromWriter w;
-  const auto bs = p_.batcher->stats();
-  const auto es = p_.engine->stats();
-  const auto vs = p_.events->stats();
-  const auto ps = p_.publisher->stats();
-  auto counter = [&](const char* name, const char* help, double v) {
-    w.help(name, "counter", help);
-    w.sample(name, "", v);
-  };
-  auto gauge = [&](const char* name, const char* help, double v) {
-    w.help(name, "gauge", help);
-    w.sample(name, "", v);
-  };
-  gauge("primusd_ready", "1 once sources are open and the model is loaded.", ready_.load() ? 1 : 0);
-  counter("primusd_io_exceptions_total", "Unexpected exceptions the io loop logged and survived.",
-          static_cast<double>(io_exceptions_.load()));
-  gauge("primusd_batcher_depth", "Windows waiting for inference.", static_cast<double>(bs.depth));
-  counter("primusd_batcher_enqueued_total", "Windows queued for inference.",
-          static_cast<double>(bs.enqueued));
-  counter("primusd_batcher_dropped_overload_total", "Windows dropped because the queue was full.",
-          static_cast<double>(bs.dropped_overload));
-  counter("primusd_batcher_expired_total",
-          "Windows dropped for waiting longer than max_queue_delay_us.",
-          static_cast<double>(bs.expired));
-  counter("primusd_inference_windows_total", "Windows scored.", static_cast<double>(es.windows));
-  counter("primusd_inference_batches_total", "Model calls.", static_cast<double>(es.batches));
-  counter("primusd_inference_failed_batches_total", "Model calls that failed.",
-          static_cast<double>(es.failed_batches));
-  counter("primusd_model_swaps_total", "Models swapped in.", static_cast<double>(es.swaps));
-  counter("primusd_events_total", "Gesture events published.", static_cast<double>(vs.events));
-  counter("primusd_events_rejected_ambiguous_total", "Windows rejected by the margin rule.",
-          static_cast<double>(vs.rejected_ambiguous));
-  counter("primusd_events_too_short_total", "Gestures discarded for min_duration_ms.",
-          static_cast<double>(vs.too_short));
-  counter("primusd_events_dropped_total",
-          "Scored windows dropped because the events stage's queue was full.",
-          static_cast<double>(vs.dropped_windows));
-  gauge("primusd_events_depth", "Scored windows waiting for post-processing.",
-        static_cast<double>(vs.depth));
-  if (p_.capture_writer) {
-    const auto cc = p_.capture_writer->counters();
-    counter("primusd_capture_written_total", "Captures committed.",
-            static_cast<double>(cc.written));
-    counter("primusd_capture_failed_total", "Captures not stored.", static_cast<double>(cc.failed));
-    counter("primusd_capture_storage_full_total",
-            "Captures not stored because the disk (or the store's size limit) was full.",
-            static_cast<double>(cc.storage_full));
-  }
-  counter("primusd_bus_published_total", "Messages handed to ZeroMQ.",
-          static_cast<double>(ps.published));
-  counter("primusd_bus_dropped_total", "Messages dropped because the publisher queue was full.",
-          static_cast<double>(ps.dropped_queue));
-  counter("primusd_bus_send_failed_total", "Messages ZeroMQ refused.",
-          static_cast<double>(ps.send_failed));
-  if (p_.control) {
-    const auto cs = p_.control->stats();
-    counter("primusd_control_requests_total", "Control requests received.",
-            static_cast<double>(cs.requests));
-    counter("primusd_control_errors_total", "Control replies that were errors.",
-            static_cast<double>(cs.replies_error));
-    counter("primusd_control_bad_frames_total", "Control messages with a bad envelope.",
-            static_cast<double>(cs.bad_frames));
-    counter("primusd_control_busy_total", "Control requests refused with busy.",
-            static_cast<double>(cs.busy));
-    counter("primusd_control_send_failed_total", "Control replies ZeroMQ refused.",
-            static_cast<double>(cs.send_failed));
-    counter("primusd_control_replies_dropped_total",
-            "Control replies dropped (client gone, backlog over its byte bound, stop).",
-            static_cast<double>(cs.replies_dropped));
-    gauge("primusd_control_backlog", "Control replies waiting for a client to read.",
-          static_cast<double>(cs.backlog));
-  }
-  auto histogram = [&](const char* name, const char* help, const Histogram& h) {
-    const auto s = h.snapshot();
-    w.help(name, "histogram", help);
-    for (std::size_t i = 0; i < s.bounds.size(); ++i)
-      w.sample(std::string(name) + "_bucket", fmt::format("le=\"{}\"", s.bounds[i]),
-               static_cast<double>(s.cumulative[i]));
-    w.sample(std::string(name) + "_bucket", "le=\"+Inf\"",
-             static_cast<double>(s.cumulative.back()));
-    w.sample(std::string(name) + "_sum", "", s.sum);
-    w.sample(std::string(name) + "_count", "", static_cast<double>(s.count));
-  };
-  const auto& h = p_.engine->histograms();
-  histogram("primusd_window_latency_seconds", "Window complete to its messages handed to the bus.",
-            p_.events->latency_histogram());
-  histogram("primusd_batch_compute_seconds", "Model time per batch.", h.compute_s);
-  histogram("primusd_window_queue_seconds", "Window complete to its batch formed.", h.queue_s);
-  histogram("primusd_batch_size", "Windows per model call.", h.batch_size);
+  gauge(w, "primusd_ready", "1 once sources are open and the model is loaded.",
+        ready_.load() ? 1 : 0);
+  counter(w, "primusd_io_exceptions_total",
+          "Unexpected exceptions the io loop logged and survived.", d(io_exceptions_.load()));
+  inference_metrics(w, p_);
+  side_metrics(w, p_);
   std::lock_guard lk(device_metrics_mu_);
   return w.out + device_metrics_;
 }
