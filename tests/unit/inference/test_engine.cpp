@@ -69,18 +69,29 @@ struct Collector {
   }
 };
 
+/// Batcher -> engine -> events stage -> collector, as the daemon wires them.
+struct Chain {
+  explicit Chain(const Config& c)
+      : b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
+          SteadyTimeSource::instance()),
+        ev(
+            device_ids(c), c.events, 100000, [this](std::string t, std::string j) { out(t, j); },
+            SteadyTimeSource::instance()),
+        e(
+            c, b, [this](events::ScoredBatch&& s) { return ev.push(std::move(s)); },
+            SteadyTimeSource::instance()) {
+    ev.start();
+  }
+  Batcher b;
+  Collector out;
+  events::EventsStage ev;
+  Engine e;
+};
+
 TEST(Engine, ScoresEveryWindowOnceInBatches) {
   const Config c = small_config();
-  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
-            SteadyTimeSource::instance());
-  Collector out;
-  events::EventsStage ev(
-      device_ids(c), c.events, 100000, [&](std::string t, std::string j) { out(t, j); },
-      SteadyTimeSource::instance());
-  ev.start();
-  Engine e(
-      c, b, [&](events::ScoredBatch&& s) { return ev.push(std::move(s)); },
-      SteadyTimeSource::instance());
+  Chain chain(c);
+  auto& [b, out, ev, e] = chain;
   e.start(random_model(c, "m1", c.model.labels, 1));
   for (int i = 0; i < 60; ++i)
     b.push(make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length));
@@ -116,16 +127,8 @@ TEST(Engine, PaddedBatchGivesTheSameScoresAsBatchOne) {
 
 TEST(Engine, SwapBetweenBatchesLosesNoWindowAndScoresNoneTwice) {
   const Config c = small_config();
-  Batcher b(c.batcher.queue, c.batcher.max_batch, c.batcher.max_delay_us,
-            SteadyTimeSource::instance());
-  Collector out;
-  events::EventsStage ev(
-      device_ids(c), c.events, 100000, [&](std::string t, std::string j) { out(t, j); },
-      SteadyTimeSource::instance());
-  ev.start();
-  Engine e(
-      c, b, [&](events::ScoredBatch&& s) { return ev.push(std::move(s)); },
-      SteadyTimeSource::instance());
+  Chain chain(c);
+  auto& [b, out, ev, e] = chain;
   e.start(random_model(c, "m1", c.model.labels, 1));
   const int n = 400;
   std::thread producer([&] {
