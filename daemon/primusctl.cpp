@@ -1,4 +1,6 @@
 // primusctl: talk to a running primusd (events, control API) and work offline on files.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -11,6 +13,10 @@
 #include "src/signal/quat2gyro_cli.h"
 
 int main(int argc, char** argv) {
+  // stdout carries only what was asked for (data, JSON, tables): every log line goes to stderr.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "primusctl", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
+  spdlog::set_pattern("primusctl: %l: %v");
   CLI::App app{"primusctl: client and offline tools for primusd"};
   app.set_version_flag("-V,--version", std::string("primusctl ") + std::string(primus::version()));
   app.require_subcommand(1);
