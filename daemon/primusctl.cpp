@@ -3,16 +3,48 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "src/core/version.h"
 #include "src/ctl/control_commands.h"
 #include "src/ctl/events_command.h"
 #include "src/ctl/keygen_command.h"
-#include "src/model/model_cli.h"
 #include "src/signal/quat2gyro_cli.h"
 
+namespace {
+
+/// `primusctl embed ...` / `primusctl model ...`: replace this process by primus-model with the
+/// same arguments, looked up next to this executable first, then on PATH. Returns only on error.
+int exec_model_tool(char** argv) {
+  std::vector<char*> args(argv, argv + 1);
+  for (char** a = argv + 1; *a != nullptr; ++a) args.push_back(*a);
+  args.push_back(nullptr);
+  std::string tool = "primus-model";
+  args[0] = tool.data();
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::string beside = (self.parent_path() / "primus-model").string();
+    ::execv(beside.c_str(), args.data());
+  }
+  ::execvp("primus-model", args.data());
+  std::cerr << "primusctl " << argv[1] << ": cannot run primus-model (not next to primusctl, "
+            << "not on PATH): " << std::strerror(errno) << "\n";
+  return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc > 1 && (std::string_view(argv[1]) == "embed" || std::string_view(argv[1]) == "model"))
+    return exec_model_tool(argv);
   // stdout carries only what was asked for (data, JSON, tables): every log line goes to stderr.
   spdlog::set_default_logger(std::make_shared<spdlog::logger>(
       "primusctl", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
@@ -63,23 +95,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"centred", "forward", "backward"}))
       ->capture_default_str();
 
-  primus::model::EmbedOptions em;
-  std::string em_output = "mmcl";
-  auto* embed = app.add_subcommand(
-      "embed", "run the PRIMUS encoder on one window CSV (6 columns, T >= 123 rows)");
-  embed->add_option("--weights", em.weights, "weight file (.safetensors)")->required();
-  embed->add_option("--in", em.input, "window CSV: acc x,y,z (m/s2), gyro x,y,z (rad/s)")
-      ->required();
-  embed->add_option("--output", em_output, "which vector to print")
-      ->check(CLI::IsMember({"emb", "ssl", "mmcl"}))
-      ->capture_default_str();
-  embed->add_option("--device", em.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-
-  auto* model = app.add_subcommand("model", "inspect model files");
-  model->require_subcommand(1);
-  std::string info_path;
-  auto* info = model->add_subcommand("info", "print what a weight file holds");
-  info->add_option("FILE", info_path, "weight file (.safetensors)")->required();
+  // The model tools need LibTorch: they live in primus-model, run only when asked for.
+  app.add_subcommand("embed", "run the PRIMUS encoder on one window CSV (runs primus-model)")
+      ->allow_extras()
+      ->prefix_command();
+  app.add_subcommand("model", "inspect model files: model info FILE (runs primus-model)")
+      ->allow_extras()
+      ->prefix_command();
 
   primus::ctl::ControlCommands control(app);
 
@@ -99,12 +121,5 @@ int main(int argc, char** argv) {
                                           : primus::signal::QuatRateMethod::kCentred;
     return primus::signal::run_quat2gyro(qg, std::cerr);
   }
-  if (embed->parsed()) {
-    em.output = em_output == "emb"   ? primus::EmbeddingChoice::kEmb
-                : em_output == "ssl" ? primus::EmbeddingChoice::kSsl
-                                     : primus::EmbeddingChoice::kMmcl;
-    return primus::model::run_embed(em, std::cout, std::cerr);
-  }
-  if (info->parsed()) return primus::model::run_model_info(info_path, std::cout, std::cerr);
   return 0;
 }
