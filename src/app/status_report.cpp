@@ -48,7 +48,9 @@ nlohmann::json counters_json(const signal::PipelineCounters& c) {
           {"ring_overflow", c.ring_overflow},
           {"frames_out", c.frames_out},
           {"frames_interpolated", c.frames_interpolated},
-          {"windows_out", c.windows_out}};
+          {"windows_out", c.windows_out},
+          {"timing_stalls", c.timing_stalls},
+          {"timing_resyncs", c.timing_resyncs}};
 }
 
 nlohmann::json control_json(const bus::ControlServerStats& s) {
@@ -116,9 +118,10 @@ void StatusReport::refresh_device_metrics() {
          "Samples dropped or repaired by the pipeline, by reason.");
   for (const auto& d : p_.devices) {
     const auto j = counters_json(d.pipeline->counters());
-    for (const char* reason : {"dropped_duplicate", "out_of_order", "samples_lost", "gaps_bridged",
-                               "gaps_reset", "bad_quat", "nan_dropped", "missing_fields",
-                               "clock_jumps", "restarts", "ring_overflow"}) {
+    for (const char* reason :
+         {"dropped_duplicate", "out_of_order", "samples_lost", "gaps_bridged", "gaps_reset",
+          "bad_quat", "nan_dropped", "missing_fields", "clock_jumps", "restarts", "ring_overflow",
+          "timing_stalls", "timing_resyncs"}) {
       w.sample("primusd_device_dropped_total",
                fmt::format("device=\"{}\",reason=\"{}\"", d.id, reason), j[reason].get<double>());
     }
@@ -257,6 +260,7 @@ void StatusReport::warn_about_drops(std::size_t i) {
   add("samples without angular velocity", c.missing_fields, base.missing_fields);
   add("clock jumps", c.clock_jumps, base.clock_jumps);
   add("device restarts", c.restarts, base.restarts);
+  add("timing resyncs (arrivals fell behind for good)", c.timing_resyncs, base.timing_resyncs);
   // ring_overflow is not warned about: once the history ring holds its 60 s, every new frame
   // replaces the oldest one. That is the ring doing its job, not a loss (still in status).
   m.last_counters = c;

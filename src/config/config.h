@@ -30,7 +30,7 @@ enum class Parity { kNone, kOdd, kEven };
 enum class FlowControl { kNone, kHardware, kSoftware };
 enum class ReplayFormat { kCsv, kCmi, kCapture };
 enum class IdFrom { kPayload, kSender };
-// QuatOrder, AccUnit, GyroUnit, GyroSource and AxisMap: src/core/device_enums.h.
+// QuatOrder, AccUnit, GyroUnit, GyroSource, TimingMode and AxisMap: src/core/device_enums.h.
 enum class EmbeddingChoice { kMmcl, kSsl, kEmb };
 
 struct DaemonConfig {
@@ -165,7 +165,8 @@ struct DeviceConfig {
   GyroUnit gyro_unit = GyroUnit::kRadPerSec;
   GyroSource gyro_source = GyroSource::kAuto;
   AxisMap axis_map{};
-  double max_gap_s = 0.5;  ///< gaps longer than this reset the window, > 0
+  double max_gap_s = 0.5;                 ///< gaps longer than this reset the window, > 0
+  TimingMode timing = TimingMode::kAuto;  ///< where sample times come from (device_enums.h)
   // adapter-specific (docs/config.md, docs/adapters.md)
   std::string path;  ///< replay: file; serial: port (e.g. /dev/serial/by-id/...)
   // codecs (serial, udp, ble). For these adapters `codec` defaults to native.

@@ -183,6 +183,13 @@ std::vector<Key<D>> device_keys() {
       key("max_gap_s", &D::max_gap_s).check([](double& v, const Ctx& c) {
         if (!(v > 0)) c.fail(std::to_string(v), "must be > 0");
       }),
+      // Every key is parsed before any check runs, so the csv columns are known here.
+      key("timing", &D::timing).check([](TimingMode& v, const D& d, const Ctx& c) {
+        if (v != TimingMode::kDevice || !is_live(d.adapter) || d.codec != CodecKind::kCsv) return;
+        for (const auto& col : d.csv_columns)
+          if (col == "t_s" || col == "t_ms" || col == "t_us") return;
+        c.fail("\"device\"", "csv_columns has no t_s, t_ms or t_us column; use auto or counter");
+      }),
       key("path", &D::path).check([](std::string& v, const D& d, const Ctx& c) {
         if (d.adapter == AdapterKind::kReplay) {
           if (v.empty()) c.fail("(missing)", "a replay device needs the file to replay");

@@ -104,6 +104,15 @@ struct EnumNames<GyroSource> {
   };
 };
 template <>
+struct EnumNames<TimingMode> {
+  static constexpr std::array kNames{
+      NamePair<TimingMode>{TimingMode::kAuto, "auto"},
+      NamePair<TimingMode>{TimingMode::kDevice, "device"},
+      NamePair<TimingMode>{TimingMode::kCounter, "counter"},
+      NamePair<TimingMode>{TimingMode::kArrival, "arrival"},
+  };
+};
+template <>
 struct EnumNames<EmbeddingChoice> {
   static constexpr std::array kNames{
       NamePair<EmbeddingChoice>{EmbeddingChoice::kMmcl, "mmcl"},

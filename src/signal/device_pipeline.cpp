@@ -14,6 +14,13 @@ bool finite3(const Eigen::Vector3f& v) noexcept {
   return std::isfinite(v.x()) && std::isfinite(v.y()) && std::isfinite(v.z());
 }
 
+SampleClockConfig sample_clock_config(const DeviceConfig& dev, const PipelineOptions& opt) {
+  SampleClockConfig c = opt.sample_clock;
+  c.nominal_rate_hz = dev.rate_hz;
+  c.resync_lag_s = std::max(c.resync_lag_s, dev.max_gap_s);
+  return c;
+}
+
 std::size_t ring_capacity(const WindowConfig& win, const PipelineOptions& opt) {
   const double want = std::max(0.0, opt.ring_seconds) * win.rate_hz;
   const auto two_windows = static_cast<std::size_t>(2 * std::max(win.length, 1));
@@ -26,10 +33,12 @@ DevicePipeline::DevicePipeline(const DeviceConfig& dev, const WindowConfig& win,
                                std::uint32_t device_index, const PipelineOptions& opt)
     : device_(device_index),
       gyro_source_(dev.gyro_source),
+      timing_(dev.timing),
       nominal_rate_hz_(dev.rate_hz),
       max_gap_ns_(std::llround(std::max(dev.max_gap_s, 1e-3) * 1e9)),
       restart_back_us_(std::llround(std::max(opt.restart_back_s, 0.0) * 1e6)),
       units_(dev.acc_unit, dev.gyro_unit, dev.quat_order, dev.axis_map),
+      sample_clock_(sample_clock_config(dev, opt)),
       clock_(opt.clock),
       quat_(opt.quat_method),
       resampler_(win.rate_hz, dev.rate_hz),
@@ -48,9 +57,11 @@ const PipelineCounters& DevicePipeline::counters() const noexcept {
 void DevicePipeline::reset() {
   seq_.reset();
   clock_.reset();
+  sample_clock_.reset();
   quat_ = QuatRate(quat_.method());
   restart_chain();
-  seq_base_set_ = false;
+  sample_counter_ = 0;
+  time_from_set_ = false;
   counters_ = PipelineCounters{};
   ring_dropped_base_ = ring_.dropped();
   last_acc_.setZero();
@@ -67,6 +78,30 @@ void DevicePipeline::restart_chain() noexcept {
 
 void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& on_window) {
   ++counters_.samples_in;
+
+  // 0. Where this sample's time comes from. A counted sample takes its slot even if it is
+  // dropped below: it was sent at its time all the same.
+  TimeFrom from = TimeFrom::kArrival;
+  switch (timing_) {
+    case TimingMode::kAuto:
+      from = s.has(kFieldTDevice) ? TimeFrom::kDevice
+                                  : (s.has(kFieldSeq) ? TimeFrom::kSequence : TimeFrom::kCounter);
+      break;
+    case TimingMode::kDevice:
+      if (!s.has(kFieldTDevice)) {
+        ++counters_.missing_fields;
+        return;
+      }
+      from = TimeFrom::kDevice;
+      break;
+    case TimingMode::kCounter:
+      from = s.has(kFieldSeq) ? TimeFrom::kSequence : TimeFrom::kCounter;
+      break;
+    case TimingMode::kArrival:
+      from = TimeFrom::kArrival;
+      break;
+  }
+  if (from == TimeFrom::kCounter) ++sample_counter_;
 
   // 1. Which angular velocity source this sample uses, and are its fields usable?
   GyroPath path = GyroPath::kNone;
@@ -116,7 +151,7 @@ void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& 
     // A sequence number far behind is a late packet unless the device clock went far back too:
     // then the device restarted with a counter that did not jump far enough to say so.
     if ((r.verdict == SeqVerdict::kLate || r.verdict == SeqVerdict::kDuplicate) &&
-        s.has(kFieldTDevice) && clock_.anchored() &&
+        from == TimeFrom::kDevice && clock_.anchored() &&
         clock_.last_device_us() - s.t_device_us > restart_back_us_) {
       seq_.reset();
       r = seq_.observe(s.seq);
@@ -143,27 +178,50 @@ void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& 
     seq_unwrapped_ = r.unwrapped;
   }
 
-  // 3. Device time, then the clock map.
+  // 3. Device time, then the clock map. A change of time source (auto, mixed samples) starts a
+  // new epoch like a device restart.
+  const bool source_changed = time_from_set_ && from != time_from_;
+  if (source_changed) seq_restart = true;
+  time_from_ = from;
+  time_from_set_ = true;
+  const bool synthetic = from == TimeFrom::kSequence || from == TimeFrom::kCounter;
   std::int64_t t_dev_us = 0;
-  if (s.has(kFieldTDevice)) {
-    t_dev_us = s.t_device_us;
-  } else if (s.has(kFieldSeq)) {
-    if (!seq_base_set_ || seq_restart) {
-      seq_base_us_ = s.t_host_ns / 1000;
-      seq_base_set_ = true;
-      seq_unwrapped_ = 0;
+  std::int64_t t_synthetic_ns = 0;
+  switch (from) {
+    case TimeFrom::kDevice:
+      t_dev_us = s.t_device_us;
+      break;
+    case TimeFrom::kSequence:
+    case TimeFrom::kCounter: {
+      if (seq_restart) sample_clock_.restart();
+      // Sequence numbers tell losses themselves; a counter learns them from a persistent lag.
+      sample_clock_.set_resync_on_lag(from == TimeFrom::kCounter);
+      const std::int64_t k =
+          from == TimeFrom::kSequence ? static_cast<std::int64_t>(seq_unwrapped_) : sample_counter_;
+      const SampleTime st = sample_clock_.observe(k, s.t_host_ns);
+      if (st.stall_ended) ++counters_.timing_stalls;
+      if (st.lost > 0) {
+        ++counters_.timing_resyncs;
+        counters_.samples_lost += st.lost;
+        lost += st.lost;
+      }
+      t_synthetic_ns = st.t_ns;
+      t_dev_us = st.t_ns / 1000;
+      break;
     }
-    t_dev_us =
-        seq_base_us_ + std::llround(static_cast<double>(seq_unwrapped_) * 1e6 / nominal_rate_hz_);
-  } else {
-    t_dev_us = s.t_host_ns / 1000;
+    case TimeFrom::kArrival:
+      t_dev_us = s.t_host_ns / 1000;
+      break;
   }
 
+  // The sample clock's time is host time on the lower envelope already; a ClockMap on top only
+  // adds its own transients (its 32 s drift fit sees the sample clock converging), so it maps
+  // device clocks and raw arrival times only.
   if (seq_restart) {
     ++counters_.restarts;
     clock_.reanchor(t_dev_us, s.t_host_ns);
     restart_chain();
-  } else {
+  } else if (!synthetic) {
     switch (clock_.observe(t_dev_us, s.t_host_ns)) {
       case ClockEvent::kAnchored:
       case ClockEvent::kOk:
@@ -186,15 +244,18 @@ void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& 
         break;
     }
   }
-  const std::int64_t t_ns = clock_.mapped_ns();
+  const std::int64_t t_ns = synthetic ? t_synthetic_ns : clock_.mapped_ns();
+  last_t_ns_ = t_ns;
+  synthetic_ = synthetic;
 
-  // 4. Gap check against the previous sample of this chain.
+  // 4. Gap check against the previous sample of this chain. Samples placed by the sample clock
+  // are a period apart unless some were lost, which it says (or the sequence numbers do).
   if (chain_started_) {
     const std::int64_t dt = t_ns - prev_t_ns_;
     if (dt > max_gap_ns_) {
       ++counters_.gaps_reset;
       restart_chain();
-    } else if (lost > 0 || static_cast<double>(dt) * nominal_rate_hz_ > 1.5e9) {
+    } else if (lost > 0 || (!synthetic && static_cast<double>(dt) * nominal_rate_hz_ > 1.5e9)) {
       ++counters_.gaps_bridged;
     }
   }
@@ -204,7 +265,7 @@ void DevicePipeline::push(const Sample& s, const std::function<void(Window&&)>& 
   }
   prev_t_ns_ = t_ns;
 
-  const double measured = clock_.rate_hz();
+  const double measured = synthetic ? sample_clock_.rate_hz() : clock_.rate_hz();
   if (measured > 0.0 && std::abs(measured / resampler_.input_rate_hz() - 1.0) > 0.1) {
     resampler_.set_input_rate(measured);
   }
@@ -250,7 +311,7 @@ void DevicePipeline::feed(std::int64_t t_ns, const Eigen::Vector3f& acc,
     ModelFrame m;
     m.v = f.v;
     m.t_host_ns = f.t_ns;
-    m.t_device_us = clock_.to_device_us(f.t_ns);
+    m.t_device_us = synthetic_ ? f.t_ns / 1000 : clock_.to_device_us(f.t_ns);
     m.flags = f.interpolated ? kFrameInterpolated : 0u;
     ring_.push(m);
     ++counters_.frames_out;

@@ -12,10 +12,16 @@
 // windower, so no window spans a hole or mixes two clock epochs; shorter gaps are bridged by the
 // resampler (linear across the hole) and flagged in Window::interpolated.
 //
-// Times: Sample::t_host_ns is the arrival time; Sample::t_device_us is used when kFieldTDevice is
-// set, else device time comes from the sequence number and the nominal rate (kFieldSeq), else
-// the arrival time is used as is. Window host times are on the grid of the mapped device clock;
-// Window::t_ready_ns is the arrival time of the sample that completed the window.
+// Times (DeviceConfig::timing): Sample::t_host_ns is the arrival time. With timing = auto,
+// Sample::t_device_us is used when kFieldTDevice is set; else sample k (the unwrapped sequence
+// number with kFieldSeq, else a counter of samples) is placed at t0 + k·P by a SampleClock, with
+// the period P estimated from the arrivals and t0 on their lower envelope, so that samples
+// delivered in chunks (USB-serial latency timer, BLE connection intervals) keep their spacing.
+// `device` drops samples without a device clock (missing_fields), `counter` ignores the device
+// clock, `arrival` uses the arrival times as they are (samples of one chunk then collide and are
+// dropped as out_of_order). Either time goes through the ClockMap. Window host times are on the
+// grid of the mapped clock; Window::t_ready_ns is the arrival time of the sample that completed
+// the window.
 //
 // Threads: NOT thread-safe; one instance per device, called only from that device's strand.
 // ring() may be read from other threads concurrently (see RingBuffer).
@@ -26,6 +32,7 @@
 #include "src/config/config.h"
 #include "src/core/clock_map.h"
 #include "src/core/sample.h"
+#include "src/core/sample_clock.h"
 #include "src/core/seq_tracker.h"
 #include "src/core/window.h"
 #include "src/signal/quat_rate.h"
@@ -54,13 +61,17 @@ struct PipelineCounters {
   std::uint64_t frames_out = 0;         ///< model-rate frames produced
   std::uint64_t frames_interpolated = 0;  ///< of which bridged a gap or were upsampled
   std::uint64_t windows_out = 0;          ///< windows emitted
+  std::uint64_t timing_stalls = 0;   ///< no device clock: samples held back, then caught up (kept)
+  std::uint64_t timing_resyncs = 0;  ///< no device clock or seq: arrivals fell behind for good,
+                                     ///< samples counted lost (samples_lost) and skipped
 };
 
 struct PipelineOptions {
   double ring_seconds = 60.0;  ///< history kept in the frame ring (>= 2 windows are kept anyway)
   QuatRateMethod quat_method = QuatRateMethod::kCentred;
   ClockMapConfig clock{};
-  double restart_back_s = 1.0;  ///< device time going back more than this is a restart
+  SampleClockConfig sample_clock{};  ///< nominal_rate_hz and resync_lag_s come from the device
+  double restart_back_s = 1.0;       ///< device time going back more than this is a restart
 };
 
 class DevicePipeline {
@@ -74,12 +85,25 @@ class DevicePipeline {
   void push(const Sample& s, const std::function<void(Window&&)>& on_window);
 
   [[nodiscard]] const PipelineCounters& counters() const noexcept;
-  /// Host − device clock offset at the last sample (s).
-  [[nodiscard]] double clock_offset_s() const noexcept { return clock_.offset_s(); }
-  /// Device clock drift estimate (ppm, positive: device clock slow).
-  [[nodiscard]] double clock_drift_ppm() const noexcept { return clock_.drift_ppm(); }
+  /// Host − device clock offset at the last sample (s); 0 when the sample clock places samples
+  /// (its times are host times).
+  [[nodiscard]] double clock_offset_s() const noexcept {
+    return synthetic_ ? 0.0 : clock_.offset_s();
+  }
+  /// Device clock drift estimate (ppm, positive: device clock slow); with the sample clock, the
+  /// estimated rate's deviation from rate_hz.
+  [[nodiscard]] double clock_drift_ppm() const noexcept {
+    return synthetic_ ? (nominal_rate_hz_ / sample_clock_.rate_hz() - 1.0) * 1e6
+                      : clock_.drift_ppm();
+  }
   /// Measured input rate in samples per device second.
-  [[nodiscard]] double input_rate_hz() const noexcept { return clock_.rate_hz(); }
+  [[nodiscard]] double input_rate_hz() const noexcept {
+    return synthetic_ ? sample_clock_.rate_hz() : clock_.rate_hz();
+  }
+  /// Host time (ns) the last sample that got a time was placed at.
+  [[nodiscard]] std::int64_t last_sample_ns() const noexcept { return last_t_ns_; }
+  /// The sample clock of devices without a device clock (period estimate, jitter, events).
+  [[nodiscard]] const SampleClock& sample_clock() const noexcept { return sample_clock_; }
   /// Forget all state and counters (device reconnected). The ring keeps its storage.
   void reset();
 
@@ -89,17 +113,20 @@ class DevicePipeline {
 
  private:
   enum class GyroPath { kNone, kMeasured, kQuat };
+  enum class TimeFrom { kDevice, kSequence, kCounter, kArrival };
   void restart_chain() noexcept;
   void feed(std::int64_t t_ns, const Eigen::Vector3f& acc, const Eigen::Vector3f& gyro,
             std::int64_t t_arrival_ns, const std::function<void(Window&&)>& on_window);
 
   std::uint32_t device_;
   GyroSource gyro_source_;
+  TimingMode timing_;
   double nominal_rate_hz_;
   std::int64_t max_gap_ns_;
   std::int64_t restart_back_us_;
   UnitConverter units_;
   SeqTracker seq_;
+  SampleClock sample_clock_;
   ClockMap clock_;
   QuatRate quat_;
   Resampler resampler_;
@@ -117,9 +144,12 @@ class DevicePipeline {
   Eigen::Vector3f pending_acc_{0.0f, 0.0f, 0.0f};
   Eigen::Vector3f last_acc_{0.0f, 0.0f, 0.0f};
   // devices without timestamps
-  std::int64_t seq_base_us_ = 0;
-  bool seq_base_set_ = false;
+  std::int64_t sample_counter_ = 0;  ///< samples seen (counter timing)
   std::uint64_t seq_unwrapped_ = 0;
+  TimeFrom time_from_ = TimeFrom::kDevice;  ///< of the previous timed sample
+  bool synthetic_ = false;                  ///< the previous one was placed by the sample clock
+  std::int64_t last_t_ns_ = 0;
+  bool time_from_set_ = false;
   std::uint64_t ring_dropped_base_ = 0;
 };
 

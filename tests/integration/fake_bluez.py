@@ -8,6 +8,8 @@ Prints "ready <bus address>" when set up, then obeys one command per stdin line,
 each with one line ("ok ...", or "error ..."):
 
   notify HEX     the notify characteristic's Value changes (one notification)
+  burst HEX ...  several notifications back to back, one per HEX (a BLE connection event that
+                 carries several packets)
   disconnect     link loss: Device1.Connected and ServicesResolved become false
   written        prints the bytes last written to the write characteristic, as hex
   connects       prints how many times Device1.Connect was called
@@ -91,6 +93,11 @@ def main():
                 if cmd == "notify":
                     chr_mock.UpdateProperties(CHAR_IFACE, {"Value": dbus.Array(bytes.fromhex(arg), signature="y",
                                                                                variant_level=1)})
+                    print("ok", flush=True)
+                elif cmd == "burst":
+                    for h in arg.split():
+                        chr_mock.UpdateProperties(CHAR_IFACE, {"Value": dbus.Array(bytes.fromhex(h), signature="y",
+                                                                                   variant_level=1)})
                     print("ok", flush=True)
                 elif cmd == "disconnect":
                     dev.UpdateProperties(DEVICE_IFACE, {"Connected": dbus.Boolean(False, variant_level=1),

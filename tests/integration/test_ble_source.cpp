@@ -22,6 +22,8 @@
 #include "adapters/link_source.h"
 #include "adapters/source.h"
 #include "pty_helpers.h"
+#include "src/signal/device_pipeline.h"
+#include "tests/unit/signal/timing_scenarios.h"
 
 extern char** environ;
 
@@ -300,6 +302,94 @@ TEST(BleSource, WrongCharacteristicFailsTheAttemptAndKeepsRetrying) {
       h.io, [&] { return link->backoff().attempts() >= 3; }, 60s));
   EXPECT_EQ(h.states.size(), 2u);               // connecting, lost
   EXPECT_EQ(h.bluez.command("connects"), "1");  // later attempts find it still connected
+}
+
+}  // namespace
+}  // namespace primus::adapters
+
+namespace primus::adapters {
+namespace {
+
+// A BLE sensor without a clock (CSV lines, no time column, no sequence number) at 100 Hz whose
+// samples come in connection events every 30 ms, several notifications back to back per event:
+// none is dropped, and the sample clock places them at their spacing.
+TEST(BleSource, SeveralNotificationsPerConnectionIntervalKeepTheirSpacing) {
+  BleHarness h;
+  auto d = BleHarness::device();
+  d.codec = CodecKind::kCsv;
+  d.csv_columns = {"acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"};
+  WindowConfig w;
+  w.rate_hz = 50.0;
+  w.length = 125;
+  w.hop = 25;
+  signal::DevicePipeline pipe(d, w, 0);
+  std::vector<std::int64_t> placed, arrived;
+  h.src = make_source(
+      d, 1,
+      SourceContext{h.io, SteadyTimeSource::instance(),
+                    [&](const Sample& s) {
+                      const auto used = pipe.counters().samples_used;
+                      pipe.push(s, [](Window&&) {});
+                      if (pipe.counters().samples_used == used) return;
+                      placed.push_back(pipe.last_sample_ns());
+                      arrived.push_back(s.t_host_ns);
+                    },
+                    [&](SourceState s, const std::string& why) { h.states.emplace_back(s, why); }});
+  h.src->start();
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return h.in_state(SourceState::kConnected); }, 60s))
+      << h.last_detail();
+  h.bluez.command("notify 0a");  // a newline first: the decoder syncs on it
+  h.io.run_for(50ms);
+
+  test::TimingScenario sc;
+  sc.name = "BLE 30 ms, fake BlueZ";
+  sc.delivery = test::Delivery::kBle;
+  sc.chunk_s = 0.030;
+  sc.ble_per_event = 8;
+  sc.duration_s = 7.0;
+  const auto arr = test::make_arrivals(sc);
+  const std::int64_t t0 = SteadyTimeSource::instance().now_ns() + 20'000'000;
+  std::vector<std::int64_t> truth;
+  std::size_t i = 0;
+  while (i < arr.size()) {
+    const double first = arr[i].t_arrival_s;
+    const std::int64_t at = t0 + std::llround(first * 1e9);
+    std::string cmd = "burst";
+    for (; i < arr.size() && arr[i].t_arrival_s - first < 5e-3; ++i) {
+      const std::string line = std::to_string(0.01 * arr[i].t_true_s) + ",0.02,1.0," +
+                               std::to_string(arr[i].t_true_s) + ",-2.5,0\n";
+      cmd += " " + hex(reinterpret_cast<const std::uint8_t*>(line.data()), line.size());
+      truth.push_back(t0 + std::llround(arr[i].t_true_s * 1e9));
+    }
+    while (SteadyTimeSource::instance().now_ns() < at) h.io.run_for(1ms);
+    h.bluez.command(cmd);
+    h.io.run_for(0ms);
+  }
+  ASSERT_TRUE(run_until(
+      h.io, [&] { return pipe.counters().samples_in >= truth.size(); }, 30s))
+      << pipe.counters().samples_in << " of " << truth.size();
+  const auto& c = pipe.counters();
+  EXPECT_EQ(c.samples_in - c.samples_used, 0u);
+  EXPECT_EQ(c.gaps_bridged + c.gaps_reset, 0u);
+  EXPECT_EQ(c.timing_resyncs, 0u);
+  // Error against the true sample times, less the least latency the fake link showed.
+  double lat = 1e18;
+  for (std::size_t k = 0; k < placed.size(); ++k)
+    lat = std::min(lat, static_cast<double>(arrived[k] - truth[k]));
+  test::ErrorStats e;
+  for (std::size_t k = 0; k < placed.size(); ++k)
+    if (truth[k] - t0 > 2'000'000'000)
+      e.add((static_cast<double>(placed[k] - truth[k]) - lat) * 1e-9);
+  e.finish();
+  std::printf(
+      "[ timing ] fake BlueZ, 30 ms interval, %zu samples: err RMS %.3f max %.3f ms | dropped "
+      "%llu stalls %llu | rate %.3f Hz\n",
+      truth.size(), e.rms_ms, e.max_ms,
+      static_cast<unsigned long long>(c.samples_in - c.samples_used),
+      static_cast<unsigned long long>(c.timing_stalls), pipe.sample_clock().rate_hz());
+  EXPECT_LT(e.rms_ms, 3.0);
+  EXPECT_LT(e.max_ms, 10.0);
 }
 
 }  // namespace
