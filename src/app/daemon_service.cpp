@@ -42,6 +42,15 @@ Result from_training(const training::ServiceReply& s) {
   return Result::fail(errc_of(s.error_code), s.message);
 }
 
+/// A registry version number, range-checked as the 64-bit value the caller gave.
+int registry_version(std::int64_t version) {
+  if (version < 0 || version > service::kMaxModelVersion)
+    throw ServiceError(Errc::kInvalidParams,
+                       fmt::format("\"version\" = {}: must be an integer in 0..{}", version,
+                                   service::kMaxModelVersion));
+  return static_cast<int>(version);
+}
+
 /// Run fn, turning a ServiceError or any exception into the failure `done` hears.
 template <typename Fn>
 void guarded(const service::Done& done, Fn&& fn) {
@@ -213,12 +222,8 @@ void DaemonService::models_list(service::Done done) {
 void DaemonService::models_activate(std::int64_t version, bool force, service::Done done) {
   guarded(done, [&] {
     need_training();
-    if (version < 0 || version > service::kMaxModelVersion)
-      throw ServiceError(Errc::kInvalidParams,
-                         fmt::format("\"version\" = {}: must be an integer in 0..{}", version,
-                                     service::kMaxModelVersion));
     p_.training->request_activate(
-        static_cast<int>(version), force,
+        registry_version(version), force,
         [done](const training::ServiceReply& s) { done(from_training(s)); });
   });
 }
@@ -227,13 +232,7 @@ void DaemonService::models_rollback(std::optional<std::int64_t> version, service
   guarded(done, [&] {
     need_training();
     std::optional<int> v;
-    if (version) {
-      if (*version < 0 || *version > service::kMaxModelVersion)
-        throw ServiceError(Errc::kInvalidParams,
-                           fmt::format("\"version\" = {}: must be an integer in 0..{}", *version,
-                                       service::kMaxModelVersion));
-      v = static_cast<int>(*version);
-    }
+    if (version) v = registry_version(*version);
     p_.training->request_rollback(
         v, [done](const training::ServiceReply& s) { done(from_training(s)); });
   });

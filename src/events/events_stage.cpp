@@ -3,6 +3,16 @@
 #include <pthread.h>
 
 namespace primus::events {
+namespace {
+
+/// The post-processor counters the stage reports, summed.
+void add_counts(PostProcessorStats& into, const PostProcessorStats& s) {
+  into.rejected_ambiguous += s.rejected_ambiguous;
+  into.too_short += s.too_short;
+  into.discontinuities += s.discontinuities;
+}
+
+}  // namespace
 
 EventsStage::EventsStage(std::vector<std::string> device_ids, const EventsConfig& cfg,
                          std::size_t capacity_windows, Emit emit, const TimeSource& clock)
@@ -96,11 +106,7 @@ void EventsStage::run() {
 
 void EventsStage::rebuild(const std::shared_ptr<const ModelTag>& tag) {
   flush_all();
-  for (const auto& p : processors_) {
-    retired_.rejected_ambiguous += p.stats().rejected_ambiguous;
-    retired_.too_short += p.stats().too_short;
-    retired_.discontinuities += p.stats().discontinuities;
-  }
+  for (const auto& p : processors_) add_counts(retired_, p.stats());
   processors_.clear();
   processors_.reserve(ids_.size());
   for (const auto& id : ids_) processors_.emplace_back(id, tag->labels, live_cfg_);
@@ -154,11 +160,7 @@ void EventsStage::process(const ScoredBatch& b, bool scores_on) {
 
 void EventsStage::fold_stats() {
   PostProcessorStats sum = retired_;
-  for (const auto& p : processors_) {
-    sum.rejected_ambiguous += p.stats().rejected_ambiguous;
-    sum.too_short += p.stats().too_short;
-    sum.discontinuities += p.stats().discontinuities;
-  }
+  for (const auto& p : processors_) add_counts(sum, p.stats());
   totals_.rejected_ambiguous = sum.rejected_ambiguous;
   totals_.too_short = sum.too_short;
   totals_.discontinuities = sum.discontinuities;
