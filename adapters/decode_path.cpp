@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "adapters/codecs/csv_line.h"
+#include "adapters/codecs/json_sample.h"
 #include "adapters/codecs/native_frame.h"
 #include "adapters/codecs/witmotion.h"
 
@@ -25,6 +26,11 @@ std::unique_ptr<codecs::Decoder> make_decoder(const DeviceConfig& dev, codecs::S
     }
     case CodecKind::kWitmotion:
       return std::make_unique<codecs::WitmotionDecoder>();
+    case CodecKind::kJson: {
+      codecs::JsonOptions opt;
+      opt.rename(dev.json_fields);
+      return std::make_unique<codecs::JsonSampleDecoder>(std::move(opt));
+    }
     case CodecKind::kNone:
       break;
   }

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "adapters/ble_source.h"
+#include "adapters/mqtt_source.h"
 #include "adapters/replay_source.h"
 #include "adapters/serial_source.h"
 #include "adapters/sim_source.h"
@@ -38,6 +39,8 @@ std::unique_ptr<Source> make_source(const DeviceConfig& dev, std::uint32_t index
         return std::make_unique<UdpSource>(dev, index, std::move(ctx));
       case AdapterKind::kBle:
         return std::make_unique<BleSource>(dev, index, std::move(ctx));
+      case AdapterKind::kMqtt:
+        return std::make_unique<MqttSource>(dev, index, std::move(ctx));
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("device " + dev.id + ": " + e.what());

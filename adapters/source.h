@@ -1,5 +1,5 @@
 #pragma once
-// One small interface for every transport (sim, replay, serial, udp, ble).
+// One small interface for every transport (sim, replay, serial, udp, ble, mqtt).
 //
 // Threads: a Source lives on the io thread's io_context: start(), stop(), stats() and both
 // callbacks run there. A source never blocks the io thread; it uses Asio timers and async I/O
@@ -19,6 +19,10 @@
 #include "src/config/config.h"
 #include "src/core/sample.h"
 #include "src/core/time_source.h"
+
+namespace primus::mqtt {
+class Link;
+}
 
 namespace primus::adapters {
 
@@ -40,6 +44,9 @@ struct SourceStats {
   /// (unknown device id or sender, or undecodable before the id was known). Shared: every
   /// device on the same socket reports the same number.
   std::uint64_t unrouted = 0;
+  /// mqtt only: messages dropped because MqttSource::kMaxBacklog of them were already waiting
+  /// for the io thread.
+  std::uint64_t backlog_dropped = 0;
 };
 
 /// Called for every decoded sample (t_host_ns already set).
@@ -67,7 +74,8 @@ struct SourceContext {
   const TimeSource& clock;
   SampleSink on_sample;
   StateSink on_state;
-  TruthSink on_truth{};  ///< optional; only the simulator calls it
+  TruthSink on_truth{};        ///< optional; only the simulator calls it
+  mqtt::Link* mqtt = nullptr;  ///< the [mqtt] broker connection; required by adapter = "mqtt"
 };
 
 /// Build the source a device's config asks for. Throws std::runtime_error naming the device.

@@ -13,6 +13,7 @@ find_package(Boost 1.74 REQUIRED)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
 
 
 # Headers from third parties are SYSTEM so their warnings stay theirs.
@@ -23,5 +24,6 @@ target_compile_definitions(primus_deps_base INTERFACE SPDLOG_FMT_EXTERNAL)
 
 add_library(primus_deps_io INTERFACE)
 target_link_libraries(primus_deps_io INTERFACE cppzmq Boost::headers PkgConfig::TOMLPP
-                      PkgConfig::SYSTEMD PkgConfig::HTTPLIB CLI11::CLI11)
+                      PkgConfig::SYSTEMD PkgConfig::HTTPLIB PkgConfig::MOSQUITTO
+                      CLI11::CLI11)
 target_compile_definitions(primus_deps_io INTERFACE BOOST_ASIO_NO_DEPRECATED)

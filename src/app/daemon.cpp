@@ -8,6 +8,7 @@
 #include "src/app/control_frontend.h"
 #include "src/app/daemon_impl.h"
 #include "src/app/logging.h"
+#include "src/app/mqtt_part.h"
 #include "src/app/notify.h"
 #include "src/core/version.h"
 #include "src/events/event_types.h"
@@ -75,6 +76,7 @@ void Daemon::Impl::start_bus() {
   publisher = std::make_unique<bus::Publisher>(
       zmq_ctx, endpoints(), cfg.bus.sndhwm, static_cast<std::size_t>(cfg.bus.queue), curve_secret);
   for (const auto& ep : publisher->endpoints()) spdlog::info("publishing events on {}", ep);
+  start_mqtt(*this);
 }
 
 // Batcher -> engine -> events stage -> publisher. The active registry version (a fine-tuned
@@ -178,6 +180,7 @@ void Daemon::Impl::start_devices() {
         [this, i](const std::string& label, std::int64_t t0, std::int64_t t1) {
           publish("truth." + devices[i].id, events::truth_json(devices[i].id, label, t0, t1));
         }};
+    ctx.mqtt = mqtt_link.get();
     d.source = adapters::make_source(cfg.devices[i], i, std::move(ctx));
   }
   status_ = std::make_unique<StatusReport>(*this, ready_, io_exceptions_);
@@ -291,7 +294,7 @@ void Daemon::Impl::on_hup() {
     asio::post(io, [this] {
       std::string summary;
       status_->status_json(summary);
-      notify_status(summary);  // also ends RELOADING
+      notify_ready(summary);  // READY=1 ends RELOADING=1 (sd_notify(3)); STATUS= alone does not
     });
   });
 }
@@ -371,6 +374,7 @@ int Daemon::run() {
   impl_->start();
   impl_->run_io();
   impl_->publisher->stop(1000);
+  stop_mqtt(*impl_);
   spdlog::info("stopped cleanly");
   return 0;
 }

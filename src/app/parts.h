@@ -23,6 +23,7 @@
 #include "src/events/events_stage.h"
 #include "src/inference/batcher.h"
 #include "src/inference/engine.h"
+#include "src/mqtt/bridge.h"
 #include "src/signal/device_pipeline.h"
 #include "src/training/service.h"
 
@@ -44,6 +45,9 @@ struct Parts {
   const TimeSource& clock = SteadyTimeSource::instance();
   boost::asio::io_context io;
   zmq::context_t zmq_ctx{1};
+  // Before the publisher (its tap feeds the bridge) and the devices (mqtt sources subscribe).
+  std::unique_ptr<mqtt::Link> mqtt_link;       ///< null unless mqtt.enabled
+  std::unique_ptr<mqtt::Bridge> mqtt_bridge;   ///< null unless mqtt.enabled
   std::unique_ptr<bus::ZapAuthenticator> zap;  ///< before the publisher: it guards its endpoints
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<inference::Batcher> batcher;

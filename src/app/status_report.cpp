@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "src/app/metrics_server.h"
+#include "src/app/mqtt_part.h"
 #include "src/core/version.h"
 #include "src/events/event_types.h"
 
@@ -23,6 +24,7 @@ nlohmann::json source_json(const adapters::SourceStats& s) {
           {"downtime_ns", s.downtime_ns},
           {"garbage_bytes", s.garbage_bytes},
           {"unrouted", s.unrouted},
+          {"backlog_dropped", s.backlog_dropped},
           {"drops", drops}};
 }
 
@@ -230,6 +232,7 @@ std::string StatusReport::render_metrics() {
           "Unexpected exceptions the io loop logged and survived.", d(io_exceptions_.load()));
   inference_metrics(w, p_);
   side_metrics(w, p_);
+  mqtt_metrics(w, p_);
   std::lock_guard lk(device_metrics_mu_);
   return w.out + device_metrics_;
 }
@@ -305,7 +308,10 @@ std::string StatusReport::status_json(std::string& summary) {
   nlohmann::json j{
       {"version", std::string(version())},
       {"uptime_s", std::chrono::duration<double>(now - started_).count()},
-      {"model", {{"version", p_.engine->model_version()}, {"device", p_.engine->device_name()}}},
+      {"model",
+       {{"version", p_.engine->model_version()},
+        {"device", p_.engine->device_name()},
+        {"labels", p_.engine->labels()}}},
       {"devices", devs},
       {"batcher",
        {{"depth", bs.depth},
@@ -318,6 +324,8 @@ std::string StatusReport::status_json(std::string& summary) {
         {"batches", es.batches},
         {"windows_per_s", es.windows_per_s},
         {"mean_batch", es.mean_batch},
+        {"instances", es.instances},
+        {"path", es.path},
         {"events", vs.events},
         {"swaps", es.swaps},
         {"failed_batches", es.failed_batches},
@@ -339,6 +347,7 @@ std::string StatusReport::status_json(std::string& summary) {
         {"send_failed", ps.send_failed},
         {"curve_denied", p_.zap ? p_.zap->denied() : 0}}},
       {"control", p_.control ? control_json(p_.control->stats()) : nlohmann::json(nullptr)},
+      {"mqtt", mqtt_status_json(p_)},
       {"io_exceptions", io_exceptions_.load()}};
   summary =
       fmt::format("{}/{} devices connected, {:.0f} windows/s, {} events, p99 {:.1f} ms", connected,

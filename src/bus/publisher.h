@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -40,8 +41,13 @@ class Publisher {
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
-  /// Queue one message. Thread-safe, non-blocking.
+  /// Queue one message. Thread-safe, non-blocking. The tap, if set, sees it first.
   void publish(std::string topic, std::string payload);
+  /// A second consumer of every published message (the MQTT bridge), called by publish() on the
+  /// publishing thread; it must not block and must copy what it keeps. Set it before any other
+  /// thread publishes; it lives as long as the publisher.
+  using Tap = std::function<void(const std::string& topic, const std::string& payload)>;
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
   /// Send what is queued (up to `linger_ms` for ZeroMQ to flush), then stop the thread.
   void stop(int linger_ms = 1000);
 
@@ -69,6 +75,7 @@ class Publisher {
 
   std::thread thread_;
   std::string bind_error_;
+  Tap tap_;
 };
 
 }  // namespace primus::bus

@@ -215,7 +215,8 @@ const char* to_string(AdapterKind k) noexcept { return enum_name(k).data(); }
 const char* to_string(CodecKind k) noexcept { return enum_name(k).data(); }
 
 bool is_live(AdapterKind k) noexcept {
-  return k == AdapterKind::kSerial || k == AdapterKind::kUdp || k == AdapterKind::kBle;
+  return k == AdapterKind::kSerial || k == AdapterKind::kUdp || k == AdapterKind::kBle ||
+         k == AdapterKind::kMqtt;
 }
 
 }  // namespace primus

@@ -24,14 +24,17 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class AdapterKind { kSim, kReplay, kSerial, kUdp, kBle };
-enum class CodecKind { kNone, kNative, kCsv, kWitmotion };
+enum class AdapterKind { kSim, kReplay, kSerial, kUdp, kBle, kMqtt };
+enum class CodecKind { kNone, kNative, kCsv, kWitmotion, kJson };
 enum class Parity { kNone, kOdd, kEven };
 enum class FlowControl { kNone, kHardware, kSoftware };
 enum class ReplayFormat { kCsv, kCmi, kCapture };
 enum class IdFrom { kPayload, kSender };
 // QuatOrder, AccUnit, GyroUnit, GyroSource, TimingMode and AxisMap: src/core/device_enums.h.
 enum class EmbeddingChoice { kMmcl, kSsl, kEmb };
+/// How the CPU runs the model: the hand-written path (src/model/fast_encoder.h) or the LibTorch
+/// modules. CUDA always runs the modules.
+enum class ModelBackend { kNative, kLibTorch };
 
 struct DaemonConfig {
   std::string log_level = "info";  ///< trace|debug|info|warn|error|critical|off
@@ -46,7 +49,9 @@ struct DaemonConfig {
 struct ModelConfig {
   std::string weights;          ///< safetensors file; empty: random weights (loud warning)
   std::string device = "auto";  ///< auto | cpu | cuda | cuda:N
-  int threads = 1;              ///< >= 1, intra-op threads of the inference thread
+  int threads = 1;              ///< >= 1, intra-op threads of each inference instance
+  int instances = 2;            ///< 1..64 inference threads sharing the model and the batcher
+  ModelBackend backend = ModelBackend::kNative;
   EmbeddingChoice embedding = EmbeddingChoice::kMmcl;
   std::vector<std::string> labels{"null", "wave", "circle", "shake", "tap"};  ///< head classes
   std::uint64_t seed = 1;  ///< seed for random weights
@@ -155,6 +160,34 @@ struct TrainingConfig {
   bool operator==(const TrainingConfig&) const = default;
 };
 
+/// The MQTT broker connection (src/mqtt, docs/mqtt.md): gesture events, device state and a
+/// status summary out, Home Assistant discovery, and the samples of `adapter = "mqtt"` devices in.
+/// Every key needs a restart.
+struct MqttConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";  ///< broker host name or address
+  int port = 1883;                 ///< 1..65535 (8883 is the usual TLS port)
+  std::string node;       ///< this gateway's name in topics, [A-Za-z0-9_-]{1,64}; empty: host name
+  std::string client_id;  ///< empty: "primusd-<node>" (stable: the persistent session's key)
+  std::string username;   ///< empty: anonymous
+  std::string password;   ///< with username; or password_file
+  std::string password_file;  ///< file whose first line is the password (exclusive with password)
+  std::string ca_file;        ///< PEM CA bundle: enables TLS
+  std::string cert_file;      ///< client certificate (PEM), with key_file; needs ca_file
+  std::string key_file;       ///< client private key (PEM, unencrypted)
+  int keepalive_s = 30;       ///< 5..3600
+  int qos = 1;                ///< QoS of gesture events and device state, 0..2
+  std::string topic_prefix = "primusd";  ///< topics are <topic_prefix>/<node>/...
+  bool discovery = true;                 ///< Home Assistant MQTT discovery
+  std::string discovery_prefix = "homeassistant";
+  int queue = 10000;                 ///< messages held while the broker is away, >= 16
+  double summary_interval_s = 10.0;  ///< status summary at most this often; 0 = off
+  double reconnect_min_s = 0.5;      ///< first retry delay, > 0
+  double reconnect_max_s = 30.0;     ///< retry delay cap (doubling), >= reconnect_min_s
+
+  bool operator==(const MqttConfig&) const = default;
+};
+
 struct DeviceConfig {
   std::string id;  ///< unique, [A-Za-z0-9_.-]{1,64}
   AdapterKind adapter = AdapterKind::kSim;
@@ -190,6 +223,10 @@ struct DeviceConfig {
   IdFrom id_from = IdFrom::kPayload;      ///< how datagrams find this device
   std::string udp_sender;                 ///< id_from = sender: "ADDRESS" or "ADDRESS:PORT"
   int udp_rcvbuf_bytes = 4 << 20;         ///< socket receive buffer asked for, >= 65536
+  // mqtt (the [mqtt] broker connection)
+  std::string mqtt_topic;                  ///< topic filter the samples come on (+ and # allowed)
+  int mqtt_qos = 0;                        ///< subscription QoS, 0..2
+  std::vector<std::string> json_fields{};  ///< codec json: "column=key" renames (key: a.b.c path)
   // ble (BlueZ over the system D-Bus)
   std::string ble_adapter = "hci0";
   std::string ble_address;       ///< "AA:BB:CC:DD:EE:FF" (upper case after validation), or
@@ -227,6 +264,7 @@ struct Config {
   ControlConfig control;
   CaptureConfig capture;
   TrainingConfig training;
+  MqttConfig mqtt;
   std::vector<DeviceConfig> devices;
   std::filesystem::path source;  ///< the file it came from (empty for strings)
 
@@ -275,7 +313,7 @@ std::filesystem::path model_registry_dir(const Config& c);
 const char* to_string(FinetuneMode m) noexcept;
 const char* to_string(AdapterKind k) noexcept;
 const char* to_string(CodecKind k) noexcept;
-/// True for adapters that carry bytes through a codec (serial, udp, ble).
+/// True for adapters that carry bytes through a codec (serial, udp, ble, mqtt).
 bool is_live(AdapterKind k) noexcept;
 
 }  // namespace primus

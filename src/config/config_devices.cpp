@@ -111,6 +111,40 @@ void check_csv_columns(const std::vector<std::string>& cols, const Ctx& c) {
   if (count({"t_s", "t_ms", "t_us"}) > 1) c.fail("[...]", "at most one of t_s, t_ms, t_us");
 }
 
+/// Why `f` is not a valid MQTT topic filter, or nullptr: 1..65535 bytes, no NUL, '#' only as
+/// the whole last level, '+' only as a whole level.
+const char* topic_filter_error(const std::string& f) {
+  if (f.empty() || f.size() > 65535) return "must be 1..65535 bytes";
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const char ch = f[i];
+    const bool level_start = i == 0 || f[i - 1] == '/';
+    const bool level_end = i + 1 == f.size() || f[i + 1] == '/';
+    if (ch == '\0') return "must not contain NUL";
+    if (ch == '+' && !(level_start && level_end)) return "'+' must be a whole topic level";
+    if (ch == '#' && !(level_start && i + 1 == f.size())) return "'#' must be the whole last level";
+  }
+  return nullptr;
+}
+
+/// codec = "json": each entry "column=key" (column as in csv_columns, key a JSON key or a.b.c
+/// path), no column twice.
+void check_json_fields(const std::vector<std::string>& v, const Ctx& c) {
+  static const std::set<std::string> known{
+      "seq",    "t_s",    "t_ms",   "t_us",   "acc_x",  "acc_y", "acc_z", "gyro_x", "gyro_y",
+      "gyro_z", "quat_w", "quat_x", "quat_y", "quat_z", "mag_x", "mag_y", "mag_z"};
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto eq = v[i].find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v[i].size())
+      fail(c.elem(i), quote(v[i]), "must be \"column=key\", e.g. \"acc_x=ax\"");
+    const std::string col = v[i].substr(0, eq);
+    if (!known.count(col))
+      fail(c.elem(i), quote(v[i]),
+           "unknown column (seq, t_s, t_ms, t_us, acc_x..z, gyro_x..z, quat_w..z, mag_x..z)");
+    if (!seen.insert(col).second) fail(c.elem(i), quote(v[i]), "column named twice");
+  }
+}
+
 /// A GATT UUID key of a ble device, normalised to the lower-case 128-bit form.
 void check_uuid(std::string& v, bool required, const Ctx& c) {
   if (v.empty()) {
@@ -136,6 +170,7 @@ auto columns(std::size_t n) {
 bool is_udp(const D& d) { return d.adapter == AdapterKind::kUdp; }
 bool is_ble(const D& d) { return d.adapter == AdapterKind::kBle; }
 bool is_serial(const D& d) { return d.adapter == AdapterKind::kSerial; }
+bool is_mqtt(const D& d) { return d.adapter == AdapterKind::kMqtt; }
 bool is_witmotion(const D& d) { return is_live(d.adapter) && d.codec == CodecKind::kWitmotion; }
 
 /// Codec-dependent defaults: live adapters speak the native frame unless told otherwise, and
@@ -157,10 +192,17 @@ std::vector<Key<D>> device_keys() {
             static const std::regex id_re(R"(^[A-Za-z0-9_.\-]{1,64}$)");
             if (!std::regex_match(v, id_re)) c.fail(quote(v), "must match [A-Za-z0-9_.-]{1,64}");
           }),
-      key("adapter", &D::adapter).required("must be one of " + enum_name_list<AdapterKind>()),
+      key("adapter", &D::adapter)
+          .required("must be one of " + enum_name_list<AdapterKind>())
+          .check([](AdapterKind& v, const Ctx& c) {
+            if (v == AdapterKind::kMqtt && !c.config().mqtt.enabled)
+              c.fail("\"mqtt\"", "needs the broker connection: set mqtt.enabled = true");
+          }),
       key("codec", &D::codec).check([](CodecKind& v, const D& d, const Ctx& c) {
         if (!is_live(d.adapter) && v != CodecKind::kNone)
-          c.fail(quote(to_string(v)), "codecs apply to serial, udp and ble devices only");
+          c.fail(quote(to_string(v)), "codecs apply to serial, udp, ble and mqtt devices only");
+        if (v == CodecKind::kJson && !is_mqtt(d))
+          c.fail("\"json\"", "the json codec applies to mqtt devices only");
       }),
       key("rate_hz", &D::rate_hz).check([](double& v, const Ctx& c) {
         if (!(v > 0 && v <= 10000)) c.fail(std::to_string(v), "must be in (0, 10000]");
@@ -275,6 +317,26 @@ std::vector<Key<D>> device_keys() {
       key("udp_rcvbuf_bytes", &D::udp_rcvbuf_bytes).check([](int& v, const D& d, const Ctx& c) {
         if (is_udp(d)) c.at_least(v, 65536);
       }),
+      key("mqtt_topic", &D::mqtt_topic).check([](std::string& v, const D& d, const Ctx& c) {
+        if (!is_mqtt(d)) return;
+        if (v.empty())
+          c.fail("(missing)",
+                 "an mqtt device needs the topic its samples come on, e.g. "
+                 "\"sensors/left-wrist/imu\"");
+        if (const char* why = topic_filter_error(v)) c.fail(quote(v), why);
+      }),
+      key("mqtt_qos", &D::mqtt_qos).check([](int& v, const D& d, const Ctx& c) {
+        if (is_mqtt(d)) c.in_range(v, 0, 2);
+      }),
+      key("json_fields", &D::json_fields)
+          .check([](std::vector<std::string>& v, const D& d, const Ctx& c) {
+            if (!is_mqtt(d)) return;
+            if (d.codec != CodecKind::kJson) {
+              if (!v.empty()) c.fail("[...]", "only applies to codec = \"json\"");
+              return;
+            }
+            check_json_fields(v, c);
+          }),
       key("ble_adapter", &D::ble_adapter).check([](std::string& v, const D& d, const Ctx& c) {
         static const std::regex hci_re(R"(^hci[0-9]{1,3}$)");
         if (is_ble(d) && !std::regex_match(v, hci_re)) c.fail(quote(v), "must be hciN");

@@ -32,6 +32,7 @@ struct EnumNames<AdapterKind> {
       NamePair<AdapterKind>{AdapterKind::kSerial, "serial"},
       NamePair<AdapterKind>{AdapterKind::kUdp, "udp"},
       NamePair<AdapterKind>{AdapterKind::kBle, "ble"},
+      NamePair<AdapterKind>{AdapterKind::kMqtt, "mqtt"},
   };
 };
 template <>
@@ -41,6 +42,7 @@ struct EnumNames<CodecKind> {
       NamePair<CodecKind>{CodecKind::kNative, "native"},
       NamePair<CodecKind>{CodecKind::kCsv, "csv"},
       NamePair<CodecKind>{CodecKind::kWitmotion, "witmotion"},
+      NamePair<CodecKind>{CodecKind::kJson, "json"},
   };
 };
 template <>
@@ -118,6 +120,13 @@ struct EnumNames<EmbeddingChoice> {
       NamePair<EmbeddingChoice>{EmbeddingChoice::kMmcl, "mmcl"},
       NamePair<EmbeddingChoice>{EmbeddingChoice::kSsl, "ssl"},
       NamePair<EmbeddingChoice>{EmbeddingChoice::kEmb, "emb"},
+  };
+};
+template <>
+struct EnumNames<ModelBackend> {
+  static constexpr std::array kNames{
+      NamePair<ModelBackend>{ModelBackend::kNative, "native"},
+      NamePair<ModelBackend>{ModelBackend::kLibTorch, "libtorch"},
   };
 };
 template <>

@@ -281,6 +281,7 @@ const Section<MetricsConfig>& metrics_section();
 const Section<ControlConfig>& control_section();
 const Section<CaptureConfig>& capture_section();
 const Section<TrainingConfig>& training_section();
+const Section<MqttConfig>& mqtt_section();
 /// The keys of one [[devices]] entry.
 const Section<DeviceConfig>& device_section();
 
@@ -298,6 +299,7 @@ void for_each_section(F&& f) {
   f(control_section(), &Config::control);
   f(capture_section(), &Config::capture);
   f(training_section(), &Config::training);
+  f(mqtt_section(), &Config::mqtt);
 }
 
 /// devices[]: each entry's key checks, then the rules between entries (unique ids, devices

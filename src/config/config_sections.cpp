@@ -1,7 +1,10 @@
 // The key tables of every section but [[devices]] (config_devices.cpp). One entry per key: its
 // TOML name, its field, whether SIGHUP applies it (kLive), and its checks. The order of a table
 // is the order keys are parsed and checked in; a check may read the keys above it.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 
@@ -85,6 +88,8 @@ const Section<ModelConfig>& model_section() {
             if (!std::regex_match(v, dev_re)) c.fail(quote(v), "must be auto, cpu, cuda or cuda:N");
           }),
           key("threads", &S::threads).check([](int& v, const Ctx& c) { c.in_range(v, 1, 256); }),
+          key("instances", &S::instances).check([](int& v, const Ctx& c) { c.in_range(v, 1, 64); }),
+          key("backend", &S::backend),
           key("embedding", &S::embedding),
           key("labels", &S::labels).check([](std::vector<std::string>& v, const Ctx& c) {
             if (v.size() < 2)
@@ -316,6 +321,97 @@ const Section<TrainingConfig>& training_section() {
             c.at_least(v, 2);
           }),
           key("seed", &S::seed),
+      }};
+  return sec;
+}
+
+namespace {
+
+/// A topic prefix: levels separated by '/', no wildcard, no leading or trailing '/'.
+void check_topic_prefix(const std::string& v, const Ctx& c) {
+  if (v.empty() || v.size() > 256) c.fail(quote(v), "must be 1..256 characters");
+  if (v.front() == '/' || v.back() == '/') c.fail(quote(v), "must not start or end with '/'");
+  for (const char ch : v)
+    if (ch == '+' || ch == '#' || static_cast<unsigned char>(ch) < 0x20)
+      c.fail(quote(v), "must not contain '+', '#' or control characters");
+}
+
+/// The host's name as a node name: [A-Za-z0-9_-], other characters as '-', at most 64.
+std::string host_node_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "primusd";
+  std::string out;
+  for (const char* p = buf; *p && out.size() < 64; ++p)
+    out += (std::isalnum(static_cast<unsigned char>(*p)) || *p == '_' || *p == '-') ? *p : '-';
+  return out;
+}
+
+}  // namespace
+
+const Section<MqttConfig>& mqtt_section() {
+  using S = MqttConfig;
+  auto positive = [](double& v, const Ctx& c) {
+    if (!(v > 0 && v <= 3600)) c.fail(num(v), "must be in (0, 3600]");
+  };
+  static const Section<S> sec{
+      .name = "mqtt",
+      .keys = {
+          key("enabled", &S::enabled),
+          key("host", &S::host).check([](std::string& v, const Ctx& c) {
+            if (v.empty() || v.find_first_of(" \t/") != std::string::npos)
+              c.fail(quote(v), "must be a host name or address");
+          }),
+          key("port", &S::port).check([](int& v, const Ctx& c) { c.in_range(v, 1, 65535); }),
+          key("node", &S::node).check([](std::string& v, const Ctx& c) {
+            if (v.empty()) v = host_node_name();
+            static const std::regex node_re(R"(^[A-Za-z0-9_\-]{1,64}$)");
+            if (!std::regex_match(v, node_re)) c.fail(quote(v), "must match [A-Za-z0-9_-]{1,64}");
+          }),
+          key("client_id", &S::client_id).check([](std::string& v, const S& m, const Ctx& c) {
+            if (v.empty()) v = "primusd-" + m.node;
+            if (v.size() > 256) c.fail(quote(v), "must be at most 256 characters");
+            for (const char ch : v)
+              if (static_cast<unsigned char>(ch) < 0x21) c.fail(quote(v), "must be printable");
+          }),
+          key("username", &S::username),
+          key("password", &S::password).check([](std::string& v, const S& m, const Ctx& c) {
+            if (!v.empty() && m.username.empty()) c.fail("\"...\"", "needs mqtt.username");
+          }),
+          key("password_file", &S::password_file)
+              .check([](std::string& v, const S& m, const Ctx& c) {
+                existing_file(v, c);
+                if (!v.empty() && m.username.empty()) c.fail(quote(v), "needs mqtt.username");
+                if (!v.empty() && !m.password.empty())
+                  c.fail(quote(v), "set mqtt.password or mqtt.password_file, not both");
+              }),
+          key("ca_file", &S::ca_file).check(existing_file),
+          key("cert_file", &S::cert_file).check([](std::string& v, const S& m, const Ctx& c) {
+            existing_file(v, c);
+            if (!v.empty() && m.ca_file.empty())
+              c.fail(quote(v), "needs mqtt.ca_file (client certificates are a TLS feature)");
+            if (v.empty() != m.key_file.empty())
+              c.fail(quote(v), "mqtt.cert_file and mqtt.key_file go together");
+          }),
+          key("key_file", &S::key_file).check(existing_file),
+          key("keepalive_s", &S::keepalive_s).check([](int& v, const Ctx& c) {
+            c.in_range(v, 5, 3600);
+          }),
+          key("qos", &S::qos).check([](int& v, const Ctx& c) { c.in_range(v, 0, 2); }),
+          key("topic_prefix", &S::topic_prefix).check(check_topic_prefix),
+          key("discovery", &S::discovery),
+          key("discovery_prefix", &S::discovery_prefix).check(check_topic_prefix),
+          key("queue", &S::queue).check([](int& v, const Ctx& c) {
+            c.in_range(v, 16, 10'000'000);
+          }),
+          key("summary_interval_s", &S::summary_interval_s).check([](double& v, const Ctx& c) {
+            if (!(v >= 0 && v <= 86400)) c.fail(num(v), "must be in [0, 86400] (0 = off)");
+          }),
+          key("reconnect_min_s", &S::reconnect_min_s).check(positive),
+          key("reconnect_max_s", &S::reconnect_max_s)
+              .check([](double& v, const S& m, const Ctx& c) {
+                if (!(v >= m.reconnect_min_s && v <= 3600))
+                  c.fail(num(v), "must be in [mqtt.reconnect_min_s, 3600]");
+              }),
       }};
   return sec;
 }

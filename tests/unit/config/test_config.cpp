@@ -244,7 +244,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "\"xyzw\"\n",
                 "devices[0].quat_order = \"xyzw\": the native codec delivers w,x,y,z"},
         BadCase{"codec_on_sim", "[[devices]]\nid = \"a\"\nadapter = \"sim\"\ncodec = \"native\"\n",
-                "devices[0].codec = \"native\": codecs apply to serial, udp and ble"},
+                "devices[0].codec = \"native\": codecs apply to serial, udp, ble and mqtt"},
         BadCase{
             "csv_no_columns",
             "[[devices]]\nid = \"s\"\nadapter = \"serial\"\npath = \"/dev/x\"\ncodec = \"csv\"\n",

@@ -58,10 +58,11 @@ TEST(ConfigTables, EveryFieldHasAKey) {
   EXPECT_EQ(n["control"], field_count<ControlConfig>());
   EXPECT_EQ(n["capture"], field_count<CaptureConfig>());
   EXPECT_EQ(n["training"], field_count<TrainingConfig>());
+  EXPECT_EQ(n["mqtt"], field_count<MqttConfig>());
   // ble_write_bytes is not a key: validation fills it from ble_write_hex.
   EXPECT_EQ(n["devices"] + 1, field_count<DeviceConfig>());
-  // Config: the ten table sections, devices, and source (not a key).
-  EXPECT_EQ(n.size(), 11u);
+  // Config: the eleven table sections, devices, and source (not a key).
+  EXPECT_EQ(n.size(), 12u);
   EXPECT_EQ(n.size() + 1, field_count<Config>());
 }
 
