@@ -4,9 +4,11 @@ Linear head, 5 classes, random weights), T = 250, batch 1, 8, 32, 64, 128 with 1
 threads under torch.inference_mode(). Prints a Markdown table (median ms per call, windows/s).
 
     /usr/bin/python3 bench/bench_model_python.py [--seconds S] [--device cpu|cuda]
+        [--threads 1 2] [--batches 1 8 32 64 128] [--json OUT]
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -35,14 +37,17 @@ def main():
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 64, 128])
+    p.add_argument("--json", help="write the rows here too")
     args = p.parse_args()
+    rows = []
     torch.manual_seed(1)
     model = Classifier().eval().to(args.device)
     print(f"torch {torch.__version__}, {torch.get_num_interop_threads()} inter-op threads")
     print("| impl | batch | threads | median ms | windows/s |\n|---|---|---|---|---|")
     for threads in args.threads:
         torch.set_num_threads(threads)
-        for batch in (1, 8, 32, 64, 128):
+        for batch in args.batches:
             x = torch.randn(batch, 6, 250)
             with torch.inference_mode():
                 for _ in range(5):
@@ -56,6 +61,11 @@ def main():
             ms = statistics.median(times)
             print(f"| python eager ({args.device}) | {batch} | {threads} | {ms:.3f} | "
                   f"{batch * 1e3 / ms:.0f} |", flush=True)
+            rows.append({"batch": batch, "threads": threads, "median_ms": ms,
+                         "windows_per_s": batch * 1e3 / ms})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
 
 
 if __name__ == "__main__":

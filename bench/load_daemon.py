@@ -48,6 +48,8 @@ state_dir = "{d}"
 [model]
 device = "{args.device}"
 threads = {args.threads}
+instances = {args.instances}
+backend = "{args.backend}"
 [window]
 length = 250
 hop = 10
@@ -185,7 +187,9 @@ def main():
     ap.add_argument("--devices", type=int, nargs="+", default=[1, 16, 64, 256, 512])
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=10)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="model.threads (per instance)")
+    ap.add_argument("--instances", type=int, default=2, help="model.instances")
+    ap.add_argument("--backend", default="native", help="model.backend: native | libtorch")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--max-batch", type=int, default=128)
     ap.add_argument("--max-delay-us", type=int, default=5000)

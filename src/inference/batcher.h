@@ -16,8 +16,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <mutex>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "src/core/time_source.h"
@@ -56,9 +57,24 @@ class Batcher {
   struct Item {
     Window w;
     std::int64_t enq_ns;
+    std::uint64_t id;  ///< push order
   };
-  [[nodiscard]] std::int64_t oldest_enq_ns_locked() const;
+  struct Device {
+    std::uint32_t id = 0;
+    std::deque<Item> q;
+    std::size_t heap_pos = 0;  ///< index in busiest_
+  };
+  [[nodiscard]] std::int64_t oldest_enq_ns_locked();
+  /// Drops stale entries at the front of arrivals_; returns the slot holding the oldest queued
+  /// window (its queue's front), or npos when empty.
+  std::size_t oldest_slot_locked();
   void take_batch_locked(std::vector<Window>& out);
+  std::size_t slot_locked(std::uint32_t device);
+  /// Removes the front window of `slot` (keeps busiest_ a heap).
+  Item pop_front_locked(std::size_t slot);
+  [[nodiscard]] bool busier(std::size_t a, std::size_t b) const;
+  void sift_up(std::size_t pos);
+  void sift_down(std::size_t pos);
 
   const std::size_t capacity_;
   const int max_batch_;
@@ -68,7 +84,16 @@ class Batcher {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::uint32_t, std::deque<Item>> per_device_;  ///< device -> FIFO
+  // Per device (slots in first-seen order): its FIFO. busiest_ is a max-heap of slots on (queued
+  // windows, then lower device id), so push() finds the busiest device in O(1) and updates in
+  // O(log devices); arrivals_ lists (item id, slot) in push order, pruned lazily at the front, so
+  // the oldest queued window (deadlines, expiry) is found in amortised O(1).
+  std::vector<Device> devs_;
+  std::unordered_map<std::uint32_t, std::size_t> slot_of_;
+  std::vector<std::size_t> by_id_;  ///< slots sorted by device id: the round-robin order
+  std::vector<std::size_t> busiest_;
+  std::deque<std::pair<std::uint64_t, std::size_t>> arrivals_;
+  std::uint64_t next_id_ = 0;
   std::size_t size_ = 0;
   std::uint32_t rr_next_ = 0;  ///< device to start the next round-robin from
   bool closed_ = false;

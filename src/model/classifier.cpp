@@ -11,6 +11,7 @@
 #include "src/model/classifier_impl.h"
 #include "src/model/device_spec.h"
 #include "src/model/model_log.h"
+#include "src/model/sgemm.h"
 
 namespace primus::model {
 
@@ -57,7 +58,7 @@ std::unique_ptr<Classifier::Impl> make_impl(const ModelInfo& info, std::uint64_t
   return impl;
 }
 
-torch::Tensor Classifier::Impl::input(const float* x, int batch, int length) const {
+void check_input(const float* x, int batch, int length) {
   if (x == nullptr) throw std::invalid_argument("predict: input pointer is null");
   if (batch < 1)
     throw std::invalid_argument("predict: batch = " + std::to_string(batch) + ": must be >= 1");
@@ -77,10 +78,87 @@ torch::Tensor Classifier::Impl::input(const float* x, int batch, int length) con
       }
     }
   }
+}
+
+torch::Tensor Classifier::Impl::input(const float* x, int batch, int length) const {
+  check_input(x, batch, length);
   // from_blob does not copy: the tensor only reads the caller's buffer during this call.
   auto t = torch::from_blob(const_cast<float*>(x), {batch, kChannels, length},
                             torch::TensorOptions().dtype(torch::kFloat32));
   return device.is_cpu() ? t : t.to(device);
+}
+
+namespace {
+
+// Every parameter of encoder and head, in a fixed order.
+std::vector<torch::Tensor> all_parameters(const Classifier::Impl& m) {
+  auto p = m.encoder->parameters();
+  for (auto& h : m.head->parameters()) p.push_back(h);
+  return p;
+}
+
+std::vector<float> floats_of(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+
+}  // namespace
+
+bool Classifier::Impl::native_applies() const {
+  return device.is_cpu() && backend == ModelBackend::kNative;
+}
+
+bool Classifier::Impl::native_fresh() const {
+  if (!native) return false;
+  for (std::size_t i = 0; i < native_params.size(); ++i)
+    if (native_params[i]._version() != native_versions[i]) return false;
+  return true;
+}
+
+bool Classifier::Impl::native_current() const {
+  if (!native_fresh()) return false;
+  const auto params = all_parameters(*this);
+  if (params.size() != native_params.size()) return false;
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (!params[i].is_same(native_params[i])) return false;
+  return true;
+}
+
+void Classifier::Impl::build_native() {
+  FastWeights w;
+  auto& bb = encoder;
+  w.norm_in_w = floats_of(bb->norm_in->weight);
+  w.norm_in_b = floats_of(bb->norm_in->bias);
+  w.conv1 = floats_of(bb->block1->conv->weight);
+  w.conv2 = floats_of(bb->block2->conv->weight);
+  w.conv3 = floats_of(bb->block3->conv->weight);
+  w.norm_mid_w = floats_of(bb->norm_mid->weight);
+  w.norm_mid_b = floats_of(bb->norm_mid->bias);
+  w.w_ih = floats_of(bb->gru->named_parameters()["weight_ih_l0"]);
+  w.w_hh = floats_of(bb->gru->named_parameters()["weight_hh_l0"]);
+  w.b_ih = floats_of(bb->gru->named_parameters()["bias_ih_l0"]);
+  w.b_hh = floats_of(bb->gru->named_parameters()["bias_hh_l0"]);
+  w.ssl_w = floats_of(bb->ssl_head->weight);
+  w.ssl_b = floats_of(bb->ssl_head->bias);
+  w.mmcl_w = floats_of(bb->mmcl_head->weight);
+  w.mmcl_b = floats_of(bb->mmcl_head->bias);
+  w.embedding = info.embedding;
+  w.classes = static_cast<int>(info.labels.size());
+  w.mlp = head->mlp;
+  if (head->mlp) {
+    w.hidden = static_cast<int>(head->fc1->weight.size(0));
+    w.fc_w = floats_of(head->fc1->weight);
+    w.fc_b = floats_of(head->fc1->bias);
+    w.fc2_w = floats_of(head->fc2->weight);
+    w.fc2_b = floats_of(head->fc2->bias);
+  } else {
+    w.fc_w = floats_of(head->fc->weight);
+    w.fc_b = floats_of(head->fc->bias);
+  }
+  native = std::make_shared<const FastEncoder>(std::move(w));
+  native_params = all_parameters(*this);
+  native_versions.clear();
+  for (const auto& p : native_params) native_versions.push_back(p._version());
 }
 
 namespace {
@@ -106,17 +184,69 @@ std::unique_ptr<Classifier> Classifier::random(const ModelInfo& info, std::uint6
   return std::unique_ptr<Classifier>(new Classifier(std::move(impl)));
 }
 
+namespace {
+
+void predict_modules(const Classifier::Impl& m, const float* x, int batch, int length,
+                     float* probs) {
+  c10::InferenceMode guard;
+  const auto in = m.input(x, batch, length);
+  // forward() is not const in LibTorch but writes nothing in eval mode under InferenceMode.
+  const auto out = m.encoder.ptr()->forward(in);
+  const auto logits = m.head.ptr()->forward(out.get(m.info.embedding));
+  copy_out(torch::softmax(logits, 1), probs);
+}
+
+}  // namespace
+
 void Classifier::predict(const float* x, int batch, int length, float* probs) {
   if (probs == nullptr) throw std::invalid_argument("predict: output pointer is null");
-  c10::InferenceMode guard;
-  const auto in = impl_->input(x, batch, length);
-  const auto out = impl_->encoder->forward(in);
-  const auto logits = impl_->head->forward(out.get(impl_->info.embedding));
-  copy_out(torch::softmax(logits, 1), probs);
+  if (impl_->native_applies()) {
+    check_input(x, batch, length);
+    if (!impl_->native_current()) impl_->build_native();
+    impl_->native->predict(x, batch, length, probs, impl_->workspace);
+    return;
+  }
+  predict_modules(*impl_, x, batch, length, probs);
+}
+
+void Classifier::predict(const float* x, int batch, int length, float* probs, Workspace& ws) const {
+  if (probs == nullptr) throw std::invalid_argument("predict: output pointer is null");
+  if (impl_->native_applies()) {
+    if (!impl_->native_fresh()) {
+      throw std::logic_error(
+          "predict: the native copy of the weights is missing or stale (call prepare() after "
+          "changing the weights, before sharing the classifier)");
+    }
+    check_input(x, batch, length);
+    impl_->native->predict(x, batch, length, probs, ws);
+    return;
+  }
+  predict_modules(*impl_, x, batch, length, probs);
+}
+
+bool Classifier::shared() const { return impl_->native_applies() && impl_->native_current(); }
+
+void Classifier::prepare() {
+  if (impl_->native_applies() && !impl_->native_current()) impl_->build_native();
+}
+
+void Classifier::set_backend(ModelBackend backend) { impl_->backend = backend; }
+
+ModelBackend Classifier::backend() const { return impl_->backend; }
+
+std::string Classifier::path_name() const {
+  if (impl_->native_applies()) return "native (" + gemm_backend() + ")";
+  return "libtorch";
 }
 
 void Classifier::encode(const float* x, int batch, int length, float* emb, float* ssl,
                         float* mmcl) {
+  if (impl_->native_applies()) {
+    check_input(x, batch, length);
+    if (!impl_->native_current()) impl_->build_native();
+    impl_->native->encode(x, batch, length, emb, ssl, mmcl, impl_->workspace);
+    return;
+  }
   c10::InferenceMode guard;
   const auto in = impl_->input(x, batch, length);
   const auto out = impl_->encoder->forward(in);

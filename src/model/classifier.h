@@ -9,8 +9,14 @@
 // Units: inputs are float32 windows [B, 6, T], channel-major and contiguous, channels
 // acc x,y,z in m/s² then gyro x,y,z in rad/s, T >= kMinLength samples at info().rate_hz.
 //
+// CPU inference runs the hand-written native path (src/model/fast_encoder.h, a copy of the
+// weights made at load time by prepare() and kept current: a write to any parameter, e.g. by the
+// trainer, is noticed and the copy remade) unless set_backend(kLibTorch); CUDA runs the modules.
+//
 // Thread contract: a Classifier is created, used and destroyed on one thread (the inference
-// thread). It is not thread-safe; distinct Classifiers may live on distinct threads.
+// thread). It is not thread-safe; distinct Classifiers may live on distinct threads. The one
+// exception: the const predict(..., Workspace&) may run on several threads at once while
+// shared() is true and nothing else touches the Classifier (inference instances).
 // Errors: construction and loading throw std::runtime_error (bad files, unknown devices);
 // predict()/encode() throw std::invalid_argument for bad arguments. Nothing here calls exit().
 #include <cstdint>
@@ -20,6 +26,7 @@
 
 #include "src/config/config.h"
 #include "src/core/window.h"
+#include "src/model/fast_encoder.h"
 
 namespace primus::model {
 
@@ -75,6 +82,25 @@ class Classifier {
   /// The encoder's three outputs, batch*512 floats each, row-major; pass nullptr for outputs
   /// not wanted. Same input rules as predict().
   void encode(const float* x, int batch, int length, float* emb, float* ssl, float* mmcl);
+
+  /// Scratch memory of one thread's shared predict() calls.
+  using Workspace = FastEncoder::Workspace;
+  /// predict() for several threads sharing this Classifier, each with its own `ws`: runs the
+  /// native path and allocates nothing once `ws` has grown. Thread-safe while shared() holds;
+  /// when it does not (CUDA, backend libtorch), this runs the modules and the callers must
+  /// serialise their calls. Same input rules and errors as predict().
+  void predict(const float* x, int batch, int length, float* probs, Workspace& ws) const;
+  /// True when the const predict() may run concurrently: the native path applies and its copy
+  /// of the weights is current (prepare() was called and no parameter changed since).
+  [[nodiscard]] bool shared() const;
+  /// Makes the native path's copy of the weights now (load or swap time, not during serving);
+  /// nothing on CUDA or with backend libtorch. load_model()/warm_up() call it.
+  void prepare();
+  /// The CPU path: native (default) or libtorch (the modules, as the trainer uses them).
+  void set_backend(ModelBackend backend);
+  [[nodiscard]] ModelBackend backend() const;
+  /// "native (onednn)", "libtorch": what predict() runs, for logs and status.
+  [[nodiscard]] std::string path_name() const;
 
   /// Writes encoder + head + metadata as safetensors: to a temporary file in the same
   /// directory, fsynced, then renamed over `path`. Throws std::runtime_error.

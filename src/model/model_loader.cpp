@@ -59,11 +59,22 @@ std::unique_ptr<Classifier> load_model(const Config& cfg) {
   if (std::find(info.labels.begin(), info.labels.end(), cfg.events.null_label) == info.labels.end())
     spdlog::warn("model {} has no class \"{}\" (events.null_label): every confident window votes",
                  info.version, cfg.events.null_label);
+  clf->set_backend(cfg.model.backend);
   warm_up(*clf, cfg.batcher.max_batch, cfg.window.length);
   return clf;
 }
 
 void warm_up(Classifier& m, int max_batch, int length) {
+  m.prepare();
+  if (m.shared()) {
+    // The native path has no per-shape state; one small call loads the GEMM kernels. (Each
+    // inference instance's workspace grows on its first batches.)
+    const int b = std::min(max_batch, 2);
+    std::vector<float> x(static_cast<std::size_t>(b) * kChannels * length, 0.0f);
+    std::vector<float> p(static_cast<std::size_t>(b) * m.num_classes());
+    m.predict(x.data(), b, length, p.data());
+    return;
+  }
   std::vector<float> x(static_cast<std::size_t>(max_batch) * kChannels * length, 0.0f);
   std::vector<float> p(static_cast<std::size_t>(max_batch) * m.num_classes());
   int last = 0;

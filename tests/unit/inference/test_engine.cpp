@@ -2,6 +2,7 @@
 // scores go through the events stage, as in the daemon.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "src/events/events_stage.h"
 #include "src/inference/engine.h"
 #include "src/model/classifier.h"
+#include "src/model/sgemm.h"
 
 namespace primus::inference {
 namespace {
@@ -174,6 +176,96 @@ TEST(Engine, ExpiredWindowsAreDroppedAndCounted) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].device, 1u);
   EXPECT_EQ(b.stats().expired, 2u);
+}
+
+}  // namespace
+}  // namespace primus::inference
+
+namespace primus::inference {
+namespace {
+
+// Several instances finish batches out of order; each device's windows must still reach the
+// events stage in order, every window once, and the stats add up over the instances.
+TEST(EngineInstances, EachDevicesWindowsArriveInOrderFromEveryInstance) {
+  for (const auto backend : {ModelBackend::kNative, ModelBackend::kLibTorch}) {
+    Config c = small_config();
+    c.model.instances = 3;
+    c.model.backend = backend;
+    c.batcher.max_batch = 3;  // many small batches: instances overtake each other
+    c.batcher.max_delay_us = 0;
+    c.devices.clear();
+    for (int d = 0; d < 5; ++d) {
+      DeviceConfig dc;
+      dc.id = "d" + std::to_string(d);
+      c.devices.push_back(dc);
+    }
+    Chain chain(c);
+    auto& [b, out, ev, e] = chain;
+    e.start(random_model(c, "m1", c.model.labels, 1));
+    const int per_device = 40;
+    std::thread producer([&] {
+      for (int i = 0; i < per_device; ++i) {
+        for (std::uint32_t d = 0; d < 5; ++d) b.push(make_window(d, i, c.window.length));
+        if (i % 8 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+    producer.join();
+    e.stop();
+    ev.stop();
+    const auto st = e.stats();
+    EXPECT_EQ(st.instances, 3);
+    EXPECT_EQ(st.windows, 5u * per_device);
+    EXPECT_EQ(st.path, backend == ModelBackend::kNative ? "native (" + model::gemm_backend() + ")"
+                                                        : std::string("libtorch"));
+    const auto& scores = out.by_topic_prefix["score"];
+    ASSERT_EQ(scores.size(), 5u * per_device);
+    std::map<std::string, std::int64_t> last;
+    for (const auto& s : scores) {
+      const std::string dev = s["device"];
+      const std::int64_t seq = s["window_seq"];
+      const auto it = last.find(dev);
+      if (it != last.end()) {
+        EXPECT_EQ(seq, it->second + 1) << dev;
+      }
+      last[dev] = seq;
+    }
+    EXPECT_EQ(last.size(), 5u);
+  }
+}
+
+// A batch that fails (a NaN window) is counted and skipped; the batches after it still go out,
+// in order.
+TEST(EngineInstances, AFailedBatchDoesNotHoldUpTheOnesAfterIt) {
+  Config c = small_config();
+  c.model.instances = 2;
+  c.batcher.max_batch = 2;
+  c.batcher.max_delay_us = 0;
+  Chain chain(c);
+  auto& [b, out, ev, e] = chain;
+  e.start(random_model(c, "m1", c.model.labels, 1));
+  for (int i = 0; i < 30; ++i) {
+    Window w = make_window(static_cast<std::uint32_t>(i % 2), i / 2, c.window.length);
+    if (i == 10) w.data[5] = std::nanf("");
+    b.push(std::move(w));
+  }
+  e.stop();
+  ev.stop();
+  const auto st = e.stats();
+  EXPECT_EQ(st.failed_batches, 1u);
+  const auto& scores = out.by_topic_prefix["score"];
+  EXPECT_EQ(scores.size(), st.windows);
+  EXPECT_GE(scores.size(), 28u);
+  std::map<std::string, std::int64_t> last;
+  for (const auto& s : scores) {
+    const std::string dev = s["device"];
+    const std::int64_t seq = s["window_seq"];
+    if (last.count(dev)) {
+      EXPECT_GT(seq, last[dev]) << dev;
+    }
+    last[dev] = seq;
+  }
+  EXPECT_EQ(last["d0"], 14);
+  EXPECT_EQ(last["d1"], 14);
 }
 
 }  // namespace
