@@ -8,6 +8,7 @@
 
 namespace primus::app {
 
+/// READY=1 with STATUS=: start-up is done, or a reload begun with notify_reloading() is.
 void notify_ready(const std::string& status);
 void notify_status(const std::string& status);
 void notify_stopping();

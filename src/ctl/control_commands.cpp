@@ -14,6 +14,7 @@
 #include "src/capture/export.h"
 #include "src/config/config.h"
 #include "src/ctl/endpoint.h"
+#include "src/ctl/exit_status.h"
 #include "src/ctl/format.h"
 #include "src/ctl/json_fields.h"
 
@@ -62,6 +63,14 @@ Target resolve_target(const ControlOptions& opt) {
   return t;
 }
 
+/// Throws zmq::error_t when `endpoint` is not one a socket can connect to (bad transport or
+/// address): a usage error, told apart from a daemon that does not answer.
+void check_endpoint(zmq::context_t& ctx, const std::string& endpoint) {
+  zmq::socket_t probe(ctx, zmq::socket_type::dealer);
+  probe.set(zmq::sockopt::linger, 0);
+  probe.connect(endpoint);
+}
+
 /// Prints an ok reply's result to `out` (returns 0) or an error reply to `err` (returns 1).
 int print_reply(const ControlOptions& opt, const std::string& method, const std::string& endpoint,
                 const json& reply, std::ostream& out, std::ostream& err) {
@@ -74,12 +83,12 @@ int print_reply(const ControlOptions& opt, const std::string& method, const std:
     } else {
       out << format_result(method, r, same_host(endpoint) ? monotonic_ns() : 0) << "\n";
     }
-    return 0;
+    return kExitOk;
   }
   const json& e = sub(reply, "error");
   err << "error " << text(e, "code", "internal") << ": "
       << text(e, "message", "malformed reply: " + dump(reply)) << "\n";
-  return 1;
+  return kExitFailed;
 }
 
 }  // namespace
@@ -91,17 +100,23 @@ int run_control(const ControlOptions& opt, const std::string& method, const json
     target = resolve_target(opt);
   } catch (const std::exception& e) {
     err << "primusctl: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   }
 
+  zmq::context_t ctx(1);
+  try {
+    check_endpoint(ctx, target.endpoint);
+  } catch (const zmq::error_t& e) {
+    err << "primusctl: cannot connect to " << target.endpoint << ": " << e.what() << "\n";
+    return kExitUsage;
+  }
   json reply;
   try {
-    zmq::context_t ctx(1);
     reply = bus::control_call(ctx, target.endpoint, method, params, opt.timeout_s,
                               target.keys ? &*target.keys : nullptr);
   } catch (const std::exception& e) {
     err << "primusctl: " << e.what() << "\n";
-    return 2;
+    return kExitNoDaemon;
   }
   return print_reply(opt, method, target.endpoint, reply, out, err);
 }
@@ -135,6 +150,7 @@ struct ControlCommands::Impl {
   std::string exp_config, exp_label, exp_device;
   CLI::Option* exp_label_opt = nullptr;
   CLI::Option* exp_device_opt = nullptr;
+  bool exp_json = false;
 
   // One per command group; the order of the calls is the order of `primusctl --help` and of
   // `leaves` (the first parsed leaf runs).
@@ -184,7 +200,7 @@ struct ControlCommands::Impl {
   }
 
   int run_mark(std::ostream& out, std::ostream& err);
-  int run_export(std::ostream& err);
+  int run_export(std::ostream& out, std::ostream& err);
   int run_finetune(std::ostream& out, std::ostream& err);
   int run_call(std::ostream& out, std::ostream& err);
 };
@@ -237,7 +253,7 @@ int ControlCommands::Impl::run_mark(std::ostream& out, std::ostream& err) {
     p["to_host_ns"] = to_ns;
   } else {
     err << "primusctl label mark: give --last S, or --from NS and --to NS\n";
-    return 2;
+    return kExitUsage;
   }
   return run_control(options(10), "label.mark", p, out, err);
 }
@@ -259,25 +275,47 @@ void ControlCommands::Impl::add_captures_commands(CLI::App& app) {
   e->add_option("--out", exp.out, "output file")->required();
   exp_label_opt = e->add_option("--label", exp_label, "only this label");
   exp_device_opt = e->add_option("--device", exp_device, "only this device");
-  leaves.push_back({e, [this](std::ostream&, std::ostream& err) { return run_export(err); }});
+  e->add_flag("--json", exp_json, "print the summary on stdout as one line of JSON");
+  leaves.push_back(
+      {e, [this](std::ostream& out, std::ostream& err) { return run_export(out, err); }});
 }
 
-int ControlCommands::Impl::run_export(std::ostream& err) {
+int ControlCommands::Impl::run_export(std::ostream& out, std::ostream& err) {
   if (exp.db.empty()) {
     if (exp_config.empty()) {
       err << "primusctl captures export: give --db FILE or --config FILE\n";
-      return 2;
+      return kExitUsage;
     }
     try {
       exp.db = capture_database(load_config(exp_config));
     } catch (const std::exception& e) {
       err << "primusctl captures export: " << e.what() << "\n";
-      return 2;
+      return kExitUsage;
     }
   }
   if (exp_label_opt->count()) exp.label = exp_label;
   if (exp_device_opt->count()) exp.device = exp_device;
-  return capture::run_captures_export(exp, err);
+  if (!exp_json) return capture::run_captures_export(exp, err);
+  try {
+    capture::StoreOptions so;
+    so.read_only = true;
+    const capture::CaptureStore store(exp.db, so);
+    capture::CaptureFilter filter;
+    filter.label = exp.label;
+    filter.device = exp.device;
+    const capture::ExportSummary s = capture::export_captures(store, filter, exp.format, exp.out);
+    out << dump(json{{"captures", s.captures},
+                     {"samples", s.samples},
+                     {"bytes", s.bytes_written},
+                     {"format", exp.format},
+                     {"db", exp.db.string()},
+                     {"out", exp.out.string()}})
+        << "\n";
+    return kExitOk;
+  } catch (const std::exception& e) {
+    err << "primusctl captures export: " << e.what() << "\n";
+    return kExitFailed;
+  }
 }
 
 void ControlCommands::Impl::add_finetune_commands(CLI::App& app) {
@@ -342,7 +380,7 @@ int ControlCommands::Impl::run_call(std::ostream& out, std::ostream& err) {
     p = json::parse(params_text, nullptr, false);
     if (p.is_discarded() || !p.is_object()) {
       err << "primusctl call: PARAMS must be a JSON object\n";
-      return 2;
+      return kExitUsage;
     }
   }
   return run_control(options(10), method, p, out, err);
@@ -370,7 +408,7 @@ bool ControlCommands::parsed() const {
 int ControlCommands::run(std::ostream& out, std::ostream& err) {
   for (const auto& l : impl_->leaves)
     if (l.app->parsed()) return l.run(out, err);
-  return 2;
+  return kExitUsage;
 }
 
 }  // namespace primus::ctl

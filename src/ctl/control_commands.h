@@ -4,8 +4,9 @@
 //   models list|activate|rollback, call METHOD [JSON]
 // and the offline `captures export` (src/capture/export.h).
 //
-// Exit status of every control command: 0 ok reply, 1 error reply ("error <code>: <message>" on
-// stderr), 2 no reply, bad option or unreadable config/key file.
+// Exit status (src/ctl/exit_status.h): 0 ok reply, 1 error reply ("error <code>: <message>" on
+// stderr) or a failed export, 2 bad option, endpoint or unreadable config/key file, 3 no reply.
+// With --json, stdout holds exactly one JSON document (one line) when the status is 0.
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -29,7 +30,7 @@ struct ControlOptions {
 };
 
 /// One call of `method`: prints the result (the human form for `method`, format_result of
-/// src/ctl/format.h, or JSON with opt.json) to `out`, errors to `err`. Returns 0, 1 or 2 as
+/// src/ctl/format.h, or JSON with opt.json) to `out`, errors to `err`. Returns 0, 1, 2 or 3 as
 /// above. Blocks up to opt.timeout_s.
 int run_control(const ControlOptions& opt, const std::string& method, const nlohmann::json& params,
                 std::ostream& out, std::ostream& err);

@@ -4,11 +4,15 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "src/bus/curve.h"
+#include "src/ctl/exit_status.h"
+#include "src/ctl/json_fields.h"
 
 namespace primus::ctl {
 
-int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err) {
+int run_keygen(const std::string& prefix, bool json, std::ostream& out, std::ostream& err) {
   try {
     const auto kp = bus::curve_keypair();
     const std::string sec = prefix + ".secret", pub = prefix + ".public";
@@ -19,12 +23,21 @@ int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err) 
           sec, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
       f << "# primusd CURVE secret key (keep private)\n" << kp.secret_z85 << "\n";
     }
-    std::ofstream(pub, std::ios::trunc) << kp.public_z85 << "\n";
-    out << "wrote " << sec << " and " << pub << "\npublic key: " << kp.public_z85 << "\n";
-    return 0;
+    std::ofstream p(pub, std::ios::trunc);
+    p << kp.public_z85 << "\n";
+    p.close();
+    if (!p) throw std::runtime_error("cannot write " + pub);
+    if (json) {
+      out << dump(nlohmann::json{
+                 {"secret_file", sec}, {"public_file", pub}, {"public_key", kp.public_z85}})
+          << "\n";
+    } else {
+      out << "wrote " << sec << " and " << pub << "\npublic key: " << kp.public_z85 << "\n";
+    }
+    return kExitOk;
   } catch (const std::exception& e) {
     err << "primusctl keygen: " << e.what() << "\n";
-    return 1;
+    return kExitFailed;
   }
 }
 

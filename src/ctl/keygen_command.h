@@ -6,7 +6,8 @@
 namespace primus::ctl {
 
 /// Writes PREFIX.secret (0600) and PREFIX.public, overwriting them, and prints the public key to
-/// `out`. Returns the exit status: 0, or 1 when a file cannot be written (message on `err`).
-int run_keygen(const std::string& prefix, std::ostream& out, std::ostream& err);
+/// `out`: two human lines, or with `json` one line {"secret_file", "public_file", "public_key"}.
+/// Returns the exit status: 0, or 1 when a file cannot be written (message on `err`).
+int run_keygen(const std::string& prefix, bool json, std::ostream& out, std::ostream& err);
 
 }  // namespace primus::ctl

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <stdexcept>
 
@@ -94,6 +95,13 @@ int run_embed(const EmbedOptions& options, std::ostream& out, std::ostream& err)
     float* ssl = options.output == EmbeddingChoice::kSsl ? vec.data() : nullptr;
     float* mmcl = options.output == EmbeddingChoice::kMmcl ? vec.data() : nullptr;
     clf->encode(window.data(), 1, length, emb, ssl, mmcl);
+    if (options.json) {
+      out << nlohmann::json{{"output", to_string(options.output)},
+                            {"vector", std::vector<double>(vec.begin(), vec.end())}}
+                 .dump()
+          << '\n';
+      return 0;
+    }
     std::string line;
     char buf[32];
     for (int i = 0; i < kEmbeddingDim; ++i) {
@@ -109,7 +117,56 @@ int run_embed(const EmbedOptions& options, std::ostream& out, std::ostream& err)
   }
 }
 
-int run_model_info(const std::string& path, std::ostream& out, std::ostream& err) {
+namespace {
+
+/// `model info --json`: the same facts as one JSON document; "valid" false (exit 1) with "error"
+/// for a file that reads but is no PRIMUS model.
+int model_info_json(const std::string& path, std::ostream& out, std::ostream& err) {
+  try {
+    auto file = SafetensorsFile::read(path);
+    nlohmann::json doc = {{"file", path},
+                          {"file_bytes", file.file_bytes()},
+                          {"header_bytes", file.header_bytes()},
+                          {"metadata", nlohmann::json::object()},
+                          {"tensors", nlohmann::json::array()}};
+    for (const auto& [k, v] : file.metadata()) doc["metadata"][k] = v;
+    std::int64_t params = 0;
+    for (const auto& t : file.tensors()) {
+      doc["tensors"].push_back(
+          {{"name", t.name}, {"dtype", to_string(t.dtype)}, {"shape", t.shape}});
+      params += t.numel;
+    }
+    doc["parameters"] = params;
+    int rc = 0;
+    try {
+      const auto mf = check_model_file(std::move(file));
+      doc["valid"] = true;
+      doc["kind"] = mf.kind == ModelFileKind::kClassifier ? "classifier" : "encoder";
+      if (mf.kind == ModelFileKind::kClassifier) {
+        doc["labels"] = mf.info.labels;
+        doc["head"] = mf.info.head;
+        doc["embedding"] = to_string(mf.info.embedding);
+        doc["window_length"] = mf.info.window_length;
+        doc["rate_hz"] = mf.info.rate_hz;
+      }
+    } catch (const SafetensorsError& e) {
+      doc["valid"] = false;
+      doc["error"] = e.what();
+      err << "model info: " << path << ": " << e.what() << '\n';
+      rc = 1;
+    }
+    out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return rc;
+  } catch (const std::exception& e) {
+    err << "model info: " << e.what() << '\n';
+    return 1;
+  }
+}
+
+}  // namespace
+
+int run_model_info(const std::string& path, std::ostream& out, std::ostream& err, bool json) {
+  if (json) return model_info_json(path, out, err);
   try {
     auto file = SafetensorsFile::read(path);
     out << "file: " << path << " (" << file.file_bytes() << " bytes, header " << file.header_bytes()

@@ -258,7 +258,12 @@ TEST_F(Fixture, MetricsHealthAndLiveModelSwapOnSighup) {
     text.replace(text.find("[model]\n"), 8, "[model]\nweights = \"v2.safetensors\"\n");
     std::ofstream(config) << text;
   }
+  notify.drain();
   ASSERT_EQ(kill(d.pid(), SIGHUP), 0);
+  // systemd's reload job ends only at READY=1 after RELOADING=1 (sd_notify(3)); without it
+  // `systemctl reload primusd` hangs (tests/package/test_boot.sh showed it under a real systemd).
+  EXPECT_TRUE(notify.wait_for("RELOADING=1", 30s, &seen)) << seen;
+  EXPECT_TRUE(notify.wait_for("READY=1", 60s, &seen)) << seen << slurp(log);
   std::string version;
   std::uint64_t last_seq = 0;
   bool gap = false;

@@ -636,10 +636,10 @@ TEST(ControlCommands, CallTheMethodsWithTheirParamsAndPrintResults) {
   EXPECT_EQ(calls, want);
 }
 
-TEST(ControlCommands, NoDaemonExitsTwo) {
+TEST(ControlCommands, NoDaemonExitsThree) {
   TempDir dir;
   const Ctl r = primusctl({"devices", "-e", dir.ipc("none.sock"), "--timeout", "0.1"});
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.rc, 3);  // src/ctl/exit_status.h: kExitNoDaemon
   EXPECT_NE(r.err.find("is primusd running?"), std::string::npos) << r.err;
 }
 
