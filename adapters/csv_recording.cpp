@@ -68,7 +68,8 @@ std::vector<int> resolve(const std::vector<std::string>& header,
 
 }  // namespace
 
-Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
+Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index,
+                             const LabelColumns* labels) {
   std::ifstream in(dev.path);
   if (!in) throw std::runtime_error("cannot open replay file " + dev.path);
   std::string line;
@@ -122,6 +123,24 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
   else if (dev.time_unit == "ns")
     to_us = 1e-3;
 
+  int label_col = -1, phase_col = -1, labelled_col = -1;
+  if (labels != nullptr) {
+    label_col = find_col(header, labels->label_column);
+    if (label_col < 0)
+      throw std::runtime_error(dev.path + ": no label column \"" + labels->label_column +
+                               "\" in the header");
+    if (!labels->phase_column.empty()) {
+      phase_col = find_col(header, labels->phase_column);
+      if (phase_col < 0)
+        throw std::runtime_error(dev.path + ": no phase column \"" + labels->phase_column +
+                                 "\" in the header");
+    }
+    if (capture) labelled_col = find_col(header, "labelled");
+  }
+  auto column_name = [&](int col) {
+    return col >= 0 && col < static_cast<int>(header.size()) ? header[col] : std::string("?");
+  };
+
   Recording rec;
   std::uint64_t lineno = 1;
   std::uint32_t row = 0;
@@ -134,10 +153,19 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     if (line.empty() || line == "\r") continue;
     split(line, sep, f);
     auto bad = [&](const std::string& why) {
-      if (rec.bad_rows++ == 0) rec.first_bad_row = "line " + std::to_string(lineno) + ": " + why;
+      const std::string where = "line " + std::to_string(lineno) + ": " + why;
+      if (labels != nullptr && labels->strict) throw std::runtime_error(dev.path + ": " + where);
+      if (rec.bad_rows++ == 0) rec.first_bad_row = where;
     };
+    int bad_col = -1;
     auto get = [&](int col, double& v) {
-      return col < static_cast<int>(f.size()) && parse_double(f[col], v) && std::isfinite(v);
+      const bool ok =
+          col < static_cast<int>(f.size()) && parse_double(f[col], v) && std::isfinite(v);
+      if (!ok && bad_col < 0) bad_col = col;
+      return ok;
+    };
+    auto cell = [&](int col) {
+      return col >= 0 && col < static_cast<int>(f.size()) ? std::string(f[col]) : std::string();
     };
     if (sequences) {
       const std::string_view id =
@@ -158,7 +186,7 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     s.device = index;
     double t = 0;
     if (!get(t_col, t)) {
-      bad("bad time value");
+      bad("column " + column_name(t_col) + ": bad time value \"" + cell(t_col) + "\"");
       continue;
     }
     bool ok = true;
@@ -169,7 +197,8 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     for (std::size_t i = 0; i < quat.size() && ok; ++i)
       ok = get(quat[i], v), s.quat[i] = static_cast<float>(v);
     if (!ok) {
-      bad("missing or non-numeric value");
+      bad("column " + column_name(bad_col) + ": missing or non-numeric value \"" + cell(bad_col) +
+          "\"");
       continue;
     }
     s.fields = kFieldAcc | kFieldSeq | kFieldTDevice;
@@ -179,6 +208,18 @@ Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index) {
     last_t_us = s.t_device_us;
     s.seq = row++;
     rec.samples.push_back(s);
+    if (labels != nullptr) {
+      std::string label = cell(label_col);
+      if (phase_col >= 0) {
+        const std::string phase = cell(phase_col);
+        if (std::find(labels->phase_values.begin(), labels->phase_values.end(), phase) ==
+            labels->phase_values.end())
+          label.clear();
+      }
+      if (labelled_col >= 0 && cell(labelled_col) == "0") label.clear();
+      rec.labels.push_back(std::move(label));
+      rec.lines.push_back(static_cast<std::uint32_t>(lineno));
+    }
   }
   if (sequences && !dev.sequence_id.empty() && !seq_filter_seen)
     throw std::runtime_error(dev.path + ": no rows of " + seq_name + " \"" + dev.sequence_id +

@@ -20,7 +20,12 @@
 //
 // Fields may be quoted (RFC 4180): a separator inside quotes does not split.
 // Rows with a missing or non-numeric value in a used column (CMI has empty rot_* cells) are
-// skipped and counted.
+// skipped and counted (LabelColumns::strict: refused, the line and column named).
+//
+// Labels (LabelColumns, for `primusctl captures import` and `evaluate`, src/dataio/): each row's
+// text in label_column is kept per sample; with phase_column set, rows whose phase is not one of
+// phase_values get the empty label. For format capture, a `labelled` column (written by the
+// export since it marks the labelled span) of 0 also gives the empty label.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,13 +35,25 @@
 
 namespace primus::adapters {
 
+/// Which columns carry labels (see the top of this file).
+struct LabelColumns {
+  std::string label_column;  ///< required when LabelColumns are given
+  std::string phase_column;  ///< optional
+  std::vector<std::string> phase_values{};
+  bool strict = false;  ///< a bad row throws std::runtime_error naming line and column
+};
+
 struct Recording {
-  std::vector<Sample> samples;  ///< t_device_us = time column in µs, seq = row number
+  std::vector<Sample> samples;       ///< t_device_us = time column in µs, seq = row number
+  std::vector<std::string> labels;   ///< per sample, when LabelColumns were given
+  std::vector<std::uint32_t> lines;  ///< per sample, its line in the file (1 = header), with labels
   std::uint64_t bad_rows = 0;
   std::string first_bad_row;  ///< "line N: reason" of the first bad row, for the log
 };
 
 /// Throws std::runtime_error naming the file and, for a bad header, the missing column.
-Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index);
+/// With `labels`, also reads each row's label (a missing label column throws, naming it).
+Recording read_csv_recording(const DeviceConfig& dev, std::uint32_t index,
+                             const LabelColumns* labels = nullptr);
 
 }  // namespace primus::adapters

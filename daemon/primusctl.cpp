@@ -15,6 +15,8 @@
 #include "src/core/version.h"
 #include "src/ctl/control_commands.h"
 #include "src/ctl/events_command.h"
+#include "src/ctl/exit_status.h"
+#include "src/ctl/import_command.h"
 #include "src/ctl/keygen_command.h"
 #include "src/signal/quat2gyro_cli.h"
 
@@ -37,13 +39,14 @@ int exec_model_tool(char** argv) {
   ::execvp("primus-model", args.data());
   std::cerr << "primusctl " << argv[1] << ": cannot run primus-model (not next to primusctl, "
             << "not on PATH): " << std::strerror(errno) << "\n";
-  return 1;
+  return primus::ctl::kExitFailed;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && (std::string_view(argv[1]) == "embed" || std::string_view(argv[1]) == "model"))
+  if (argc > 1 && (std::string_view(argv[1]) == "embed" || std::string_view(argv[1]) == "model" ||
+                   std::string_view(argv[1]) == "evaluate"))
     return exec_model_tool(argv);
   // stdout carries only what was asked for (data, JSON, tables): every log line goes to stderr.
   spdlog::set_default_logger(std::make_shared<spdlog::logger>(
@@ -59,11 +62,11 @@ int main(int argc, char** argv) {
   events->add_option("-c,--config", ev.config, "take the endpoints from this config file");
   events->add_option("-d,--device", ev.devices, "only this device (repeatable)");
   events->add_option("-t,--topic", ev.topics,
-                     "topic prefix: gesture, score, status, device (repeatable)");
+                     "topic prefix: gesture, score, status, device, training (repeatable)");
   events->add_flag("--json", ev.json, "print the raw JSON, one message per line");
   events->add_option("-n,--count", ev.count, "exit after this many messages (0 = never)");
   events->add_option("--timeout", ev.timeout_s,
-                     "exit with status 2 after this many seconds without a message (0 = never)");
+                     "exit with status 3 after this many seconds without a message (0 = never)");
   events->add_option("--curve-server-key", ev.curve_server_key,
                      "server public key (Z85, or a file): connect with CURVE");
   events->add_option("--curve-secret", ev.curve_client_secret,
@@ -73,6 +76,8 @@ int main(int argc, char** argv) {
   auto* keygen =
       app.add_subcommand("keygen", "make a CURVE key pair: PREFIX.secret and PREFIX.public");
   keygen->add_option("PREFIX", keygen_prefix, "path prefix of the two files")->required();
+  bool keygen_json = false;
+  keygen->add_flag("--json", keygen_json, "print the file names and public key as one JSON line");
 
   primus::signal::Quat2GyroOptions qg;
   std::string qg_order = "wxyz";
@@ -102,18 +107,31 @@ int main(int argc, char** argv) {
   app.add_subcommand("model", "inspect model files: model info FILE (runs primus-model)")
       ->allow_extras()
       ->prefix_command();
+  app.add_subcommand("evaluate",
+                     "replay a labelled recording through a model: window and event figures "
+                     "(runs primus-model)")
+      ->allow_extras()
+      ->prefix_command();
 
   primus::ctl::ControlCommands control(app);
+  primus::ctl::ImportCommandOptions imp;
+  auto* import_cmd =
+      app.get_subcommand("captures")
+          ->add_subcommand(
+              "import", "store a labelled recording as captures (offline: writes the SQLite file)");
+  imp.add_to(*import_cmd);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc != 0 && control.parsed() ? 2 : rc;  // control commands: usage errors exit 2
+    // --help and --version exit 0; every usage error exits 2, whatever CLI11's own code.
+    return app.exit(e) == 0 ? primus::ctl::kExitOk : primus::ctl::kExitUsage;
   }
+  if (import_cmd->parsed()) return primus::ctl::run_import(imp, std::cout, std::cerr);
   if (control.parsed()) return control.run(std::cout, std::cerr);
   if (events->parsed()) return primus::ctl::run_events(ev, std::cout, std::cerr);
-  if (keygen->parsed()) return primus::ctl::run_keygen(keygen_prefix, std::cout, std::cerr);
+  if (keygen->parsed())
+    return primus::ctl::run_keygen(keygen_prefix, keygen_json, std::cout, std::cerr);
   if (quat2gyro->parsed()) {
     qg.order = qg_order == "xyzw" ? primus::QuatOrder::kXyzw : primus::QuatOrder::kWxyz;
     qg.method = qg_method == "forward"    ? primus::signal::QuatRateMethod::kForward
@@ -121,5 +139,5 @@ int main(int argc, char** argv) {
                                           : primus::signal::QuatRateMethod::kCentred;
     return primus::signal::run_quat2gyro(qg, std::cerr);
   }
-  return 0;
+  return primus::ctl::kExitOk;
 }

@@ -8,6 +8,7 @@
 
 #include "src/capture/capture_record.h"
 #include "src/capture/ring_capture.h"
+#include "src/dataio/stream.h"
 #include "src/training/dataset.h"
 
 namespace primus::app {
@@ -15,25 +16,6 @@ namespace {
 
 using service::Errc;
 using service::Result;
-
-/// The device's conversion settings, stored with each capture (docs/capture.md "conversion").
-nlohmann::json conversion_json(const Config& cfg, std::size_t i, std::int64_t first,
-                               std::int64_t count, std::int64_t from_ns, std::int64_t to_ns) {
-  const auto& dc = cfg.devices[i];
-  return {{"label_first", first},
-          {"label_count", count},
-          {"label_from_host_ns", from_ns},
-          {"label_to_host_ns", to_ns},
-          {"adapter", to_string(dc.adapter)},
-          {"acc_unit_in", dc.acc_unit == AccUnit::kG ? "g" : "m/s2"},
-          {"gyro_unit_in", dc.gyro_unit == GyroUnit::kDegPerSec ? "deg/s" : "rad/s"},
-          {"gyro_source", dc.gyro_source == GyroSource::kMeasured         ? "measured"
-                          : dc.gyro_source == GyroSource::kFromQuaternion ? "quaternion"
-                                                                          : "auto"},
-          {"axis_perm", dc.axis_map.perm},
-          {"axis_sign", dc.axis_map.sign},
-          {"window_length", cfg.window.length}};
-}
 
 /// A capture the writer could not store: a full disk is the environment (unavailable, the
 /// writer warns at a limited rate and counts it), anything else a bug.
@@ -143,7 +125,8 @@ void Labeller::store(const Cut& cut, const std::vector<signal::ModelFrame>& fram
   if (first < 0)
     return done(Result::fail(Errc::kUnavailable, "no sample of " + d.id + " lies in the span"));
   const double rate = cfg.window.rate_hz;
-  const auto conv = conversion_json(cfg, cut.device, first, count, cut.from_ns, cut.to_ns);
+  const auto conv =
+      dataio::conversion_json(cfg, cfg.devices[cut.device], first, count, cut.from_ns, cut.to_ns);
   const double src_rate = d.pipeline->input_rate_hz() > 0 ? d.pipeline->input_rate_hz()
                                                           : cfg.devices[cut.device].rate_hz;
   capture::CaptureRecord rec;

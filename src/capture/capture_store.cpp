@@ -313,10 +313,60 @@ std::int64_t CaptureStore::append(const CaptureRecord& r) {
   }
 }
 
+std::vector<std::int64_t> CaptureStore::append_all(const std::vector<CaptureRecord>& rs) {
+  if (opt_.read_only) throw CaptureError("capture store " + path_.string() + " is read-only");
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    try {
+      validate_capture(rs[i]);
+    } catch (const CaptureError& e) {
+      ++counters_.rejected;
+      throw CaptureError("capture " + std::to_string(i) + " of " + std::to_string(rs.size()) +
+                         ": " + e.what());
+    }
+    total += rs[i].n_samples() * kBytesPerSample;
+  }
+  if (opt_.retention.max_bytes > 0 && total > opt_.retention.max_bytes) {
+    ++counters_.rejected;
+    throw CaptureError(
+        "the " + std::to_string(rs.size()) + " captures hold " + std::to_string(total) +
+        " bytes, more than the store's max_bytes = " + std::to_string(opt_.retention.max_bytes));
+  }
+  std::vector<std::int64_t> ids;
+  ids.reserve(rs.size());
+  try {
+    WriteTxn txn(db_);
+    for (const auto& r : rs)
+      ids.push_back(
+          insert_row(r, encode_capture_data(r.data), r.conversion.empty() ? "{}" : r.conversion));
+    const std::int64_t evicted = evict_locked();
+    txn.commit();
+    counters_.appended += rs.size();
+    counters_.evicted += static_cast<std::uint64_t>(evicted);
+  } catch (const StorageFullError& e) {
+    ++counters_.storage_full;
+    throw StorageFullError("capture store " + path_.string() + ": " + e.what());
+  } catch (const CaptureError& e) {
+    throw CaptureError("capture store " + path_.string() + ": " + e.what());
+  }
+  return ids;
+}
+
 std::int64_t CaptureStore::insert_locked(const CaptureRecord& r,
                                          const std::vector<unsigned char>& blob,
                                          const std::string& conversion) {
   WriteTxn txn(db_);
+  const std::int64_t id = insert_row(r, blob, conversion);
+  const std::int64_t evicted = evict_locked();
+  txn.commit();
+  ++counters_.appended;
+  counters_.evicted += static_cast<std::uint64_t>(evicted);
+  return id;
+}
+
+std::int64_t CaptureStore::insert_row(const CaptureRecord& r,
+                                      const std::vector<unsigned char>& blob,
+                                      const std::string& conversion) {
   sqlite3_reset(insert_);
   sqlite3_clear_bindings(insert_);
   int i = 1;
@@ -346,12 +396,7 @@ std::int64_t CaptureStore::insert_locked(const CaptureRecord& r,
   sqlite3_clear_bindings(insert_);
   if (full) throw StorageFullError("insert capture: " + error);
   if (rc != SQLITE_DONE) throw CaptureError("insert capture: " + error);
-  const std::int64_t id = sqlite3_last_insert_rowid(db_);
-  const std::int64_t evicted = evict_locked();
-  txn.commit();
-  ++counters_.appended;
-  counters_.evicted += static_cast<std::uint64_t>(evicted);
-  return id;
+  return sqlite3_last_insert_rowid(db_);
 }
 
 std::int64_t CaptureStore::evict_locked() {

@@ -153,6 +153,11 @@ class CaptureStore {
   /// CaptureError on invalid input, a capture larger than max_bytes, a read-only store or another
   /// SQLite failure. Errors name the file.
   std::int64_t append(const CaptureRecord& r);
+  /// All of `rs` in ONE transaction, or none of them (an import: a file is stored whole or not
+  /// at all). Every record is validated first; retention runs once, after the inserts, and never
+  /// evicts a record of this call (their total must fit max_bytes, else nothing is written).
+  /// Returns the new ids in order. Throws like append(), naming the record's index.
+  std::vector<std::int64_t> append_all(const std::vector<CaptureRecord>& rs);
 
   /// Metadata of the matching captures (no data).
   [[nodiscard]] std::vector<CaptureInfo> list(const CaptureFilter& f = {}) const;
@@ -200,6 +205,8 @@ class CaptureStore {
   void exec(const char* sql) const;
   void migrate();
   /// append() after validation: one write transaction (insert, retention, commit).
+  std::int64_t insert_row(const CaptureRecord& r, const std::vector<unsigned char>& blob,
+                          const std::string& conversion);
   std::int64_t insert_locked(const CaptureRecord& r, const std::vector<unsigned char>& blob,
                              const std::string& conversion);
   std::int64_t evict_locked();

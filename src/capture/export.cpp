@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <ostream>
+#include <utility>
 #include <vector>
 
 namespace primus::capture {
@@ -303,6 +306,19 @@ std::int64_t lerp_i64(std::int64_t a, std::int64_t b, std::size_t i, std::size_t
   return a + static_cast<std::int64_t>(std::llround(static_cast<long double>(b - a) * f));
 }
 
+/// The labelled span [first, first + count) from a capture's conversion JSON (the whole capture
+/// when it has none), as src/training/dataset.h reads it.
+std::pair<std::int64_t, std::int64_t> label_span(const std::string& conversion, std::int64_t n) {
+  const auto j = nlohmann::json::parse(conversion, nullptr, false);
+  if (j.is_object() && j.contains("label_first") && j.contains("label_count") &&
+      j["label_first"].is_number_integer() && j["label_count"].is_number_integer()) {
+    const auto first = std::clamp<std::int64_t>(j["label_first"].get<std::int64_t>(), 0, n);
+    const auto count = std::clamp<std::int64_t>(j["label_count"].get<std::int64_t>(), 0, n - first);
+    return {first, count};
+  }
+  return {0, n};
+}
+
 std::uint64_t write_csv(const CaptureStore& store, const CaptureFilter& filter,
                         const std::filesystem::path& path, ExportSummary& sum) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -314,7 +330,7 @@ std::uint64_t write_csv(const CaptureStore& store, const CaptureFilter& filter,
     if (!f) throw CaptureError("cannot write " + path.string() + ": " + std::strerror(errno));
   };
   put("capture_id,label,device,i,t_s,t_device_us,t_host_ns,acc_x,acc_y,acc_z,gyro_x,gyro_y,"
-      "gyro_z\n");
+      "gyro_z,labelled\n");
   std::string block;
   store.with_snapshot([&] {
     store.for_each(filter, [&](const CaptureRecord& r) {
@@ -326,6 +342,7 @@ std::uint64_t write_csv(const CaptureStore& store, const CaptureFilter& filter,
       csv_field(prefix, r.device);
       prefix += ',';
       const auto n = static_cast<std::size_t>(r.n_samples());
+      const auto [span_first, span_count] = label_span(r.conversion, r.n_samples());
       block.clear();
       for (std::size_t i = 0; i < n; ++i) {
         block += prefix;
@@ -340,7 +357,8 @@ std::uint64_t write_csv(const CaptureStore& store, const CaptureFilter& filter,
           block += ',';
           csv_number(block, r.data[c * n + i]);
         }
-        block += '\n';
+        const auto ii = static_cast<std::int64_t>(i);
+        block += ii >= span_first && ii < span_first + span_count ? ",1\n" : ",0\n";
       }
       put(block);
       ++sum.captures;

@@ -3,11 +3,13 @@
 // data in Python. Formats (docs/capture.md has the full description and a Python snippet):
 //
 // CSV  one header line, then one row per sample:
-//        capture_id,label,device,i,t_s,t_device_us,t_host_ns,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z
+//        capture_id,label,device,i,t_s,t_device_us,t_host_ns,acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z,
+//        labelled
 //      i: sample index in its capture; t_s = i / rate_hz; t_device_us and t_host_ns interpolated
 //      linearly between the capture's first and last sample times; acc in m/s², gyro in rad/s,
 //      floats printed in the shortest form that reads back to the same float32. Text fields are
-//      quoted (RFC 4180) when they contain a comma, a quote or a newline.
+//      quoted (RFC 4180) when they contain a comma, a quote or a newline. labelled: 1 inside the
+//      capture's labelled span, 0 in its context (src/training/dataset.h).
 // NPZ  an uncompressed zip of .npy files (numpy.load(path) opens it, no pickle needed):
 //        data            float32 [N, 6]  every sample of every capture, capture after capture
 //        offsets         int64   [C + 1] capture k is data[offsets[k]:offsets[k + 1]]

@@ -2,15 +2,22 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "src/capture/capture_store.h"
 #include "src/core/time_source.h"
+#include "src/evaluation/evaluate.h"
 #include "src/events/event_types.h"
-#include "src/model/model_loader.h"
 #include "src/model/classifier.h"
+#include "src/model/model_loader.h"
 #include "src/training/dataset.h"
 #include "src/training/trainer.h"
 
@@ -185,6 +192,12 @@ std::int64_t TrainingService::new_windows_since_last() const {
 
 void TrainingService::run() {
   pthread_setname_np(pthread_self(), "primus-train");
+  // Fine-tuning yields the CPU to inference: this thread (and the OpenMP workers it starts,
+  // which inherit its nice value) runs at nice +10, so under CFS a core shared with an inference
+  // instance goes about 10:1 to inference. Failure (a seccomp filter, say) only costs latency.
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10) != 0)
+    spdlog::debug("training: could not lower the trainer thread's priority: {}",
+                  std::strerror(errno));
   set_training_threads(cfg_.training.threads);
   const bool scheduled = cfg_.training.schedule_minutes > 0;
   const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -339,6 +352,20 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
   if (res.cancelled) return fail("unavailable", "fine-tune cancelled (the daemon is stopping)");
 
   const auto live = evaluate(*base, data.val, data.labels);
+  // Event figures of both models on the validation captures, through the post-processor
+  // (src/evaluation/evaluate.h): reported next to the window figures, not gated on (yet).
+  nlohmann::json val_events = nullptr, live_val_events = nullptr;
+  try {
+    const std::set<std::int64_t> val_ids(data.val.capture_id.begin(), data.val.capture_id.end());
+    std::vector<capture::CaptureRecord> val_caps;
+    for (const auto& c : captures)
+      if (val_ids.count(c.id) != 0) val_caps.push_back(c);
+    val_events = dataio::to_json(evaluation::evaluate_captures(*res.model, val_caps, cfg_).events);
+    live_val_events = dataio::to_json(evaluation::evaluate_captures(*base, val_caps, cfg_).events);
+  } catch (const std::exception& e) {
+    spdlog::warn("fine-tune job {}: event figures on the validation captures failed: {}", job.id,
+                 e.what());
+  }
   const bool accept = res.val.macro_f1 > live.macro_f1 + cfg_.training.gate_margin;
   const std::string reason =
       fmt::format("candidate validation macro-F1 {:.4f} {} live model's {:.4f} + margin {:.4f}",
@@ -349,17 +376,22 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
                         {"val_captures", c.val_captures},
                         {"train_windows", c.train_windows},
                         {"val_windows", c.val_windows}};
-  nlohmann::json metrics{{"val_macro_f1", res.val.macro_f1},
-                         {"val_accuracy", res.val.accuracy},
-                         {"live_val_macro_f1", live.macro_f1},
-                         {"live_val_accuracy", live.accuracy},
-                         {"train_windows", data.train.size()},
-                         {"val_windows", data.val.size()},
-                         {"epochs_run", res.epochs_run},
-                         {"best_epoch", res.best_epoch},
-                         {"seconds", res.seconds},
-                         {"val", to_json(res.val, data.labels)},
-                         {"live_val", to_json(live, data.labels)}};
+  nlohmann::json metrics{
+      {"val_macro_f1", res.val.macro_f1},
+      {"val_accuracy", res.val.accuracy},
+      {"live_val_macro_f1", live.macro_f1},
+      {"live_val_accuracy", live.accuracy},
+      {"train_windows", data.train.size()},
+      {"val_windows", data.val.size()},
+      {"epochs_run", res.epochs_run},
+      {"best_epoch", res.best_epoch},
+      {"seconds", res.seconds},
+      {"val", to_json(res.val, data.labels)},
+      {"live_val", to_json(live, data.labels)},
+      {"val_event_f1", val_events.is_object() ? val_events["f1"] : nullptr},
+      {"live_val_event_f1", live_val_events.is_object() ? live_val_events["f1"] : nullptr},
+      {"val_events", val_events},
+      {"live_val_events", live_val_events}};
   nlohmann::json meta{{"status", accept ? "accepted" : "rejected"},
                       {"labels", data.labels},
                       {"new_labels", data.new_labels(base->info().labels)},
@@ -417,7 +449,9 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
            {"metrics",
             {{"val_macro_f1", res.val.macro_f1},
              {"live_val_macro_f1", live.macro_f1},
-             {"val_accuracy", res.val.accuracy}}},
+             {"val_accuracy", res.val.accuracy},
+             {"val_event_f1", metrics["val_event_f1"]},
+             {"live_val_event_f1", metrics["live_val_event_f1"]}}},
            {"reason", reason}});
   if (accept) {
     const auto act = run_activate(v, false);
@@ -505,8 +539,9 @@ nlohmann::json TrainingService::models() const {
     if (v.meta.contains("metrics")) {
       const auto& m = v.meta["metrics"];
       nlohmann::json brief = nlohmann::json::object();
-      for (const char* k : {"val_macro_f1", "val_accuracy", "live_val_macro_f1", "train_windows",
-                            "val_windows", "epochs_run", "seconds"})
+      for (const char* k :
+           {"val_macro_f1", "val_accuracy", "live_val_macro_f1", "val_event_f1",
+            "live_val_event_f1", "train_windows", "val_windows", "epochs_run", "seconds"})
         if (m.contains(k)) brief[k] = m[k];
       e["metrics"] = brief;
     }

@@ -73,12 +73,13 @@ TEST_F(ExportTest, CsvHasOneRowPerSampleThatReadsBackExactly) {
   ASSERT_EQ(lines.size(), 1u + 3 + 4 + 5);
   EXPECT_EQ(lines[0],
             "capture_id,label,device,i,t_s,t_device_us,t_host_ns,acc_x,acc_y,acc_z,gyro_x,gyro_y,"
-            "gyro_z");
+            "gyro_z,labelled");
   // Second sample of capture a: t = 0.02 s, device time +20 ms, values exact.
   std::istringstream row(lines[2]);
   std::vector<std::string> f;
   for (std::string x; std::getline(row, x, ',');) f.push_back(x);
-  ASSERT_EQ(f.size(), 13u);
+  ASSERT_EQ(f.size(), 14u);
+  EXPECT_EQ(f[13], "1");  // no label_first/label_count: the whole capture is labelled
   EXPECT_EQ(f[0], std::to_string(a_.id));
   EXPECT_EQ(f[1], "wave");
   EXPECT_EQ(f[3], "1");

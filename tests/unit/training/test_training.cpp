@@ -274,6 +274,14 @@ TEST(TrainingService, FineTunesGatesActivatesAndRollsBack) {
   EXPECT_EQ(r.result["candidate_version"], 1);
   EXPECT_GT(r.result["metrics"]["val_macro_f1"].get<double>(),
             r.result["metrics"]["live_val_macro_f1"].get<double>());
+  // Event figures of both models on the validation captures, through the post-processor: the
+  // 2 validation captures of wave and shake are the segments (null captures are null time).
+  const auto& ve = r.result["metrics"]["val_events"];
+  ASSERT_TRUE(ve.is_object()) << r.result["metrics"].dump();
+  EXPECT_EQ(ve["segments"], 2);
+  EXPECT_TRUE(r.result["metrics"]["val_event_f1"].is_number());
+  EXPECT_TRUE(r.result["metrics"]["live_val_event_f1"].is_number());
+  EXPECT_TRUE(svc.models()["versions"][1]["metrics"].contains("val_event_f1"));
   EXPECT_EQ(svc.models()["active"], 1);
   EXPECT_NE(svc.startup_weights(), "");  // a restart loads version 1
   {

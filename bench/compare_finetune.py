@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""The daemon's fine-tune against a hand-written PyTorch loop (bench/peer_finetune.py), on the
+same captures and the same held-out recording, scored by the same chain (`primusctl evaluate`):
+window accuracy, event F1, fragments, false events, seconds to train.
+
+Datasets:
+  arduino  the real Arduino punch/flex gestures of ../shared/data, split by gesture (even ones to
+           train, odd ones to test, and the reverse as a second fold), each turned into a stream
+           with rests by tools/labelled_stream.py
+  sim      the built-in simulator (primus-model simulate): 600 s to train, 300 s to test
+
+    /usr/bin/python3 bench/compare_finetune.py --build build --data ../shared/data --what arduino sim
+
+Prints a table per dataset and, with --json FILE, writes every figure.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)}: exit {r.returncode}\n{r.stderr}")
+    return r.stdout
+
+
+def evaluate(ctl, test, cfg, device, weights):
+    return json.loads(run([ctl, "evaluate", test, "-c", cfg, "-d", device, "--weights", weights,
+                           "--json"]))
+
+
+def one_fold(a, work, train, test, cfg, device, labels):
+    ctl = os.path.join(a.build, "daemon", "primusctl")
+    model = os.path.join(a.build, "daemon", "primus-model")
+    db = os.path.join(work, "train.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    run([ctl, "captures", "import", train, "-c", cfg, "-d", device, "--db", db])
+    rows = {}
+    for mode in a.modes:
+        out = os.path.join(work, mode + ".safetensors")
+        t0 = time.time()
+        ft = json.loads(run([model, "finetune", "--db", db, "-c", cfg, "--mode", mode, "--out", out,
+                             "--json", "--training", f"threads={a.threads}"]))
+        wall = time.time() - t0
+        ev = evaluate(ctl, test, cfg, device, out)
+        rows["primusd " + mode] = {"train_s": ft["seconds"], "wall_s": wall,
+                                   "epochs": ft["epochs_run"], "eval": ev}
+    out = os.path.join(work, "peer.safetensors")
+    t0 = time.time()
+    peer = json.loads(run(["/usr/bin/python3", os.path.join(HERE, "peer_finetune.py"), "--db", db,
+                           "--labels", ",".join(labels), "--out", out, "--epochs", str(a.peer_epochs),
+                           "--threads", str(a.threads)]))
+    rows["pytorch loop"] = {"train_s": peer["seconds"], "wall_s": time.time() - t0,
+                            "epochs": peer["epochs"], "eval": evaluate(ctl, test, cfg, device, out)}
+    return rows
+
+
+def summarise(name, folds):
+    print(f"\n{name}: {len(folds)} fold(s), figures summed over folds (accuracy pooled)")
+    print(f"{'model':<16} {'win acc':>8} {'ev F1':>6} {'det':>5} {'segs':>5} {'false':>6} "
+          f"{'frag':>5} {'train s':>8}")
+    out = {}
+    for key in folds[0]:
+        n = ok = det = segs = false = frag = 0
+        secs = 0.0
+        for f in folds:
+            w, e = f[key]["eval"]["windows"], f[key]["eval"]["events"]
+            n += w["n"]
+            ok += round(w["accuracy"] * w["n"])
+            det += e["detected"]
+            segs += e["segments"]
+            false += e["false_events"]
+            frag += e["fragments"]
+            secs += f[key]["train_s"]
+        p = det / (det + false) if det + false else 0
+        r = det / segs if segs else 0
+        f1 = 2 * p * r / (p + r) if p + r else 0
+        acc = ok / n if n else 0
+        out[key] = {"window_accuracy": acc, "event_f1": f1, "detected": det, "segments": segs,
+                    "false_events": false, "fragments": frag, "train_seconds": secs}
+        print(f"{key:<16} {acc:>8.3f} {f1:>6.3f} {det:>5} {segs:>5} {false:>6} {frag:>5} "
+              f"{secs:>8.1f}")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", "sim"])
+    ap.add_argument("--modes", nargs="+", default=["head", "full", "staged"])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--peer-epochs", type=int, default=15)
+    ap.add_argument("--json", help="write every figure here")
+    a = ap.parse_args(argv)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="primus-compare-") as work:
+        if "arduino" in a.what:
+            d = os.path.join(a.data, "arduino-punch-flex")
+            cfg = os.path.join(work, "arduino.toml")
+            with open(cfg, "w") as f:
+                f.write('[model]\nlabels = ["null", "punch", "flex"]\n[[devices]]\nid = "arduino"\n'
+                        'adapter = "replay"\npath = "/dev/null"\nrate_hz = 119\nacc_unit = "g"\n'
+                        'gyro_unit = "deg/s"\nacc_columns = ["aX", "aY", "aZ"]\n'
+                        'gyro_columns = ["gX", "gY", "gZ"]\n')
+            folds = []
+            for k, (tr, te) in enumerate((("even", "odd"), ("odd", "even"))):
+                paths = []
+                for take, seed in ((tr, 1 + k), (te, 11 + k)):
+                    p = os.path.join(work, f"arduino-{take}-{seed}.csv")
+                    with open(p, "w") as f:
+                        f.write(run([sys.executable, os.path.join(ROOT, "tools", "labelled_stream.py"),
+                                     "--take", take, "--seed", str(seed),
+                                     f"punch={d}/punch.csv", f"flex={d}/flex.csv"]))
+                    paths.append(p)
+                folds.append(one_fold(a, work, paths[0], paths[1], cfg, "arduino",
+                                      ["null", "punch", "flex"]))
+            results["arduino"] = {"folds": folds, "summary": summarise("arduino punch/flex", folds)}
+        if "sim" in a.what:
+            model = os.path.join(a.build, "daemon", "primus-model")
+            cfg = os.path.join(work, "sim.toml")
+            with open(cfg, "w") as f:
+                f.write('[[devices]]\nid = "sim"\nadapter = "replay"\npath = "/dev/null"\n'
+                        'rate_hz = 100\n')
+            train, test = os.path.join(work, "sim-train.csv"), os.path.join(work, "sim-test.csv")
+            run([model, "simulate", "--seconds", "600", "--seed", "11", "--out", train])
+            run([model, "simulate", "--seconds", "300", "--seed", "12", "--out", test])
+            folds = [one_fold(a, work, train, test, cfg, "sim",
+                              ["null", "wave", "circle", "shake", "tap"])]
+            results["sim"] = {"folds": folds, "summary": summarise("simulator", folds)}
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

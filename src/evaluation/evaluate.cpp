@@ -1,0 +1,338 @@
+#include "src/evaluation/evaluate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+#include "src/dataio/stream.h"
+#include "src/events/post_processor.h"
+#include "src/model/classifier.h"
+#include "src/training/dataset.h"
+
+namespace primus::evaluation {
+namespace {
+
+using dataio::TruthSegment;
+
+/// Index of `label` in classes, appending it when new.
+int class_index(std::vector<std::string>& classes, const std::string& label) {
+  const auto it = std::find(classes.begin(), classes.end(), label);
+  if (it != classes.end()) return static_cast<int>(it - classes.begin());
+  classes.push_back(label);
+  return static_cast<int>(classes.size()) - 1;
+}
+
+/// Window truth by the dataset's rule: the label, "" for null, nullopt for ambiguous.
+std::optional<std::string> window_truth(const std::vector<TruthSegment>& segs, std::int64_t ws,
+                                        std::int64_t we) {
+  const TruthSegment* hit = nullptr;
+  for (const auto& s : segs) {
+    if (s.end_ns < ws || s.start_ns > we) continue;
+    if (hit != nullptr) return std::nullopt;  // over two segments
+    hit = &s;
+  }
+  if (hit == nullptr) return std::string();
+  const bool holds = ws <= hit->start_ns && hit->end_ns <= we;
+  const bool inside = hit->start_ns <= ws && we <= hit->end_ns;
+  if (holds || inside) return hit->label;
+  return std::nullopt;
+}
+
+/// Windows in, batched through the model, through one post-processor, events out.
+class Scorer {
+ public:
+  Scorer(const ScoringModel& m, const Config& cfg, int batch)
+      : model_(m),
+        cfg_(cfg),
+        batch_(std::max(1, batch)),
+        labels_(m.labels),
+        pp_("eval", labels_, cfg.events),
+        hop_ns_(static_cast<std::int64_t>(1e9 * cfg.window.hop / cfg.window.rate_hz)) {}
+
+  /// Windows must come in time order; `segs` are the truth for window figures.
+  void add(Window&& w) {
+    pending_.push_back(std::move(w));
+    if (static_cast<int>(pending_.size()) >= batch_) run();
+  }
+  void finish() {
+    run();
+    if (have_prev_) emit(pp_.flush(), prev_ready_ns_);
+    have_prev_ = false;
+  }
+  /// A new independent stream follows (flushes the gesture in progress).
+  void boundary() {
+    run();
+    if (have_prev_) emit(pp_.flush(), prev_ready_ns_);
+    have_prev_ = false;
+    seq_ += 2;
+  }
+
+  std::vector<Window> scored_windows;  ///< data cleared; times kept
+  std::vector<int> predicted;          ///< per scored window, index into labels()
+  std::vector<events::GestureEvent> events;
+  std::vector<std::int64_t> first_message_ns;
+  [[nodiscard]] const std::vector<std::string>& labels() const { return labels_; }
+
+ private:
+  void run() {
+    if (pending_.empty()) return;
+    const int n = static_cast<int>(pending_.size());
+    const int len = cfg_.window.length;
+    const auto k = static_cast<std::size_t>(labels_.size());
+    x_.resize(static_cast<std::size_t>(n) * kChannels * static_cast<std::size_t>(len));
+    for (int i = 0; i < n; ++i)
+      std::copy(pending_[static_cast<std::size_t>(i)].data.begin(),
+                pending_[static_cast<std::size_t>(i)].data.end(),
+                x_.begin() + static_cast<std::ptrdiff_t>(i) * kChannels * len);
+    probs_.resize(static_cast<std::size_t>(n) * k);
+    model_.predict(x_.data(), n, len, probs_.data());
+    for (int i = 0; i < n; ++i) {
+      auto& w = pending_[static_cast<std::size_t>(i)];
+      const float* p = probs_.data() + static_cast<std::size_t>(i) * k;
+      predicted.push_back(static_cast<int>(std::max_element(p, p + k) - p));
+      const bool contiguous =
+          have_prev_ && w.t_start_host_ns - prev_start_ns_ <= hop_ns_ + hop_ns_ / 2;
+      if (have_prev_ && !contiguous) {
+        emit(pp_.flush(), prev_ready_ns_);
+        seq_ += 2;
+      } else {
+        ++seq_;
+      }
+      emit(pp_.update(seq_, p, {w.t_start_host_ns, w.t_start_device_us},
+                      {w.t_end_host_ns, w.t_end_device_us}, model_.version),
+           w.t_ready_ns);
+      if (auto st = pp_.take_started()) start_ns_[st->seq] = w.t_ready_ns;
+      have_prev_ = true;
+      prev_start_ns_ = w.t_start_host_ns;
+      prev_ready_ns_ = w.t_ready_ns;
+      w.data.clear();
+      w.data.shrink_to_fit();
+      scored_windows.push_back(std::move(w));
+    }
+    pending_.clear();
+  }
+  /// An end message: its first message was the start message (when it had one).
+  void emit(std::optional<events::GestureEvent> e, std::int64_t t_ns) {
+    if (!e) return;
+    const auto it = start_ns_.find(e->seq);
+    first_message_ns.push_back(it != start_ns_.end() ? it->second : t_ns);
+    if (it != start_ns_.end()) start_ns_.erase(it);
+    events.push_back(std::move(*e));
+  }
+
+  const ScoringModel& model_;
+  const Config& cfg_;
+  int batch_;
+  std::vector<std::string> labels_;
+  events::PostProcessor pp_;
+  std::int64_t hop_ns_;
+  std::vector<Window> pending_;
+  std::vector<float> x_, probs_;
+  bool have_prev_ = false;
+  std::int64_t prev_start_ns_ = 0, prev_ready_ns_ = 0;
+  std::uint64_t seq_ = 0;
+  std::map<std::uint64_t, std::int64_t> start_ns_;  ///< event seq -> its start message's time
+};
+
+/// Window and event figures from a scorer's output and the truth.
+EvaluateReport summarise(const Scorer& sc, const std::vector<TruthSegment>& segs,
+                         std::int64_t duration_ns, std::int64_t t0_ns, const Config& cfg,
+                         const dataio::MatchOptions& match) {
+  EvaluateReport r;
+  r.events_cfg = cfg.events;
+  r.classes = sc.labels();
+  const std::string& null_label = cfg.events.null_label;
+  std::vector<int> truth, pred;
+  for (std::size_t i = 0; i < sc.scored_windows.size(); ++i) {
+    const auto& w = sc.scored_windows[i];
+    ++r.windows_total;
+    const auto t = window_truth(segs, w.t_start_host_ns, w.t_end_host_ns);
+    if (!t) {
+      ++r.windows_ambiguous;
+      continue;
+    }
+    truth.push_back(class_index(r.classes, t->empty() ? null_label : *t));
+    pred.push_back(sc.predicted[i]);
+  }
+  r.windows = training::classification_metrics(truth, pred, r.classes.size());
+  std::vector<dataio::ScoredEvent> evs;
+  for (std::size_t i = 0; i < sc.events.size(); ++i) {
+    const auto& e = sc.events[i];
+    evs.push_back({e.label, e.onset.t_host_ns, e.offset.t_host_ns, sc.first_message_ns[i]});
+  }
+  r.events = dataio::match_events(segs, evs, duration_ns, match);
+  for (std::size_t i = 0; i < sc.events.size(); ++i) {
+    const auto& e = sc.events[i];
+    r.event_rows.push_back({e.label, static_cast<double>(e.onset.t_host_ns - t0_ns) / 1e9,
+                            static_cast<double>(e.offset.t_host_ns - t0_ns) / 1e9,
+                            static_cast<double>(sc.first_message_ns[i] - t0_ns) / 1e9, e.confidence,
+                            r.events.outcomes[i]});
+  }
+  r.data_seconds = static_cast<double>(duration_ns) / 1e9;
+  return r;
+}
+
+void check_model(const ScoringModel& info, const Config& cfg) {
+  if (!info.predict || info.labels.empty())
+    throw std::invalid_argument("evaluate: the model has no predict function or no labels");
+  if (info.window_length != cfg.window.length || std::abs(info.rate_hz - cfg.window.rate_hz) > 1e-9)
+    throw std::runtime_error(fmt::format(
+        "the model was trained on windows of {} samples at {} Hz, the config asks for {} at {} Hz "
+        "(set window.length and window.rate_hz)",
+        info.window_length, info.rate_hz, cfg.window.length, cfg.window.rate_hz));
+}
+
+}  // namespace
+
+ScoringModel scoring_model(model::Classifier& m) {
+  const auto& info = m.info();
+  return {info.labels, info.version, info.window_length, info.rate_hz,
+          [&m](const float* x, int batch, int length, float* probs) {
+            m.predict(x, batch, length, probs);
+          }};
+}
+
+EvaluateReport evaluate_recording(model::Classifier& model, const EvaluateOptions& opt) {
+  return evaluate_recording(scoring_model(model), opt);
+}
+
+EvaluateReport evaluate_captures(model::Classifier& model,
+                                 const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
+                                 const dataio::MatchOptions& match) {
+  return evaluate_captures(scoring_model(model), caps, cfg, match);
+}
+
+EvaluateReport evaluate_recording(const ScoringModel& model, const EvaluateOptions& opt) {
+  check_model(model, opt.cfg);
+  const auto rec = dataio::read_labelled_recording(opt.dev, opt.format, opt.labels);
+  Scorer sc(model, opt.cfg, opt.batch);
+  const auto stream =
+      dataio::run_signal_path(rec, opt.cfg.window, [&](Window&& w) { sc.add(std::move(w)); });
+  sc.finish();
+  std::vector<TruthSegment> segs;
+  for (const auto& g : dataio::find_segments(stream))
+    if (!g.label.empty()) segs.push_back({g.label, g.t_start_ns, g.t_end_ns});
+  const std::int64_t t0 = stream.frames.empty() ? 0 : stream.frames.front().t_host_ns;
+  auto r = summarise(sc, segs, stream.duration_ns, t0, opt.cfg, opt.match);
+  r.source = opt.dev.path;
+  r.model_version = model.version;
+  return r;
+}
+
+EvaluateReport evaluate_captures(const ScoringModel& model,
+                                 const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
+                                 const dataio::MatchOptions& match) {
+  check_model(model, cfg);
+  Scorer sc(model, cfg, 64);
+  std::vector<TruthSegment> segs;
+  std::int64_t duration = 0;
+  const int L = cfg.window.length;
+  const double period_ns = 1e9 / cfg.window.rate_hz;
+  // Captures are laid end to end on one virtual time line, 10 windows apart, so that their
+  // segments and events never meet.
+  std::int64_t base = dataio::kHostBaseNs;
+  for (const auto& c : caps) {
+    const std::int64_t n = c.n_samples();
+    if (n < L) continue;
+    auto t_of = [&](std::int64_t i) {
+      return base + static_cast<std::int64_t>(static_cast<double>(i) * period_ns);
+    };
+    const auto span = training::labelled_span(c);
+    if (c.label != cfg.events.null_label && span.count > 0)
+      segs.push_back({c.label, t_of(span.first), t_of(span.first + span.count - 1)});
+    sc.boundary();
+    for (std::int64_t s = 0; s + L <= n; s += cfg.window.hop) {
+      Window w;
+      w.length = L;
+      w.t_start_host_ns = t_of(s);
+      w.t_end_host_ns = t_of(s + L - 1);
+      w.t_ready_ns = w.t_end_host_ns;
+      w.data.resize(static_cast<std::size_t>(kChannels) * static_cast<std::size_t>(L));
+      for (int ch = 0; ch < kChannels; ++ch)
+        for (int i = 0; i < L; ++i) w.data[static_cast<std::size_t>(ch * L + i)] = c.at(ch, s + i);
+      sc.add(std::move(w));
+    }
+    duration += t_of(n - 1) - base;
+    base = t_of(n - 1) + static_cast<std::int64_t>(10.0 * L * period_ns);
+  }
+  sc.finish();
+  auto r = summarise(sc, segs, duration, dataio::kHostBaseNs, cfg, match);
+  r.source = std::to_string(caps.size()) + " captures";
+  r.model_version = model.version;
+  return r;
+}
+
+nlohmann::json to_json(const EvaluateReport& r) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& e : r.event_rows)
+    rows.push_back({{"label", e.label},
+                    {"onset_s", e.onset_s},
+                    {"offset_s", e.offset_s},
+                    {"first_message_s", e.first_message_s},
+                    {"confidence", e.confidence},
+                    {"outcome", dataio::to_string(e.outcome)}});
+  auto w = training::to_json(r.windows, r.classes);
+  w["total"] = r.windows_total;
+  w["ambiguous"] = r.windows_ambiguous;
+  w["labels"] = r.classes;
+  const auto& ec = r.events_cfg;
+  return {{"source", r.source},
+          {"model_version", r.model_version},
+          {"data_seconds", r.data_seconds},
+          {"windows", w},
+          {"events", dataio::to_json(r.events)},
+          {"event_list", rows},
+          {"events_config",
+           {{"onset_threshold", ec.onset_threshold},
+            {"release_threshold", ec.release_threshold},
+            {"smoothing_windows", ec.smoothing_windows},
+            {"margin", ec.margin},
+            {"min_duration_ms", ec.min_duration_ms},
+            {"refractory_ms", ec.refractory_ms}}}};
+}
+
+std::string to_text(const EvaluateReport& r) {
+  std::string out = fmt::format("{}: model {}, {:.1f} s of data\n\n", r.source,
+                                r.model_version.empty() ? "?" : r.model_version, r.data_seconds);
+  const auto& w = r.windows;
+  out +=
+      fmt::format("windows: {} scored ({} ambiguous left out): accuracy {:.3f}, macro-F1 {:.3f}\n",
+                  w.n, r.windows_ambiguous, w.accuracy, w.macro_f1);
+  std::size_t width = 8;
+  for (const auto& c : r.classes) width = std::max(width, c.size() + 1);
+  out += fmt::format("{:<{}}", "truth\\pred", width + 2);
+  for (const auto& c : r.classes) out += fmt::format("{:>{}}", c, width);
+  out += "\n";
+  for (std::size_t i = 0; i < r.classes.size() && i < w.confusion.size(); ++i) {
+    if (w.support.size() > i && w.support[i] == 0) continue;
+    out += fmt::format("{:<{}}", r.classes[i], width + 2);
+    for (const auto v : w.confusion[i]) out += fmt::format("{:>{}}", v, width);
+    out += "\n";
+  }
+  const auto& e = r.events;
+  out += fmt::format(
+      "\nevents: {} segments, {} events: {} detected, {} fragments, {} false ({} wrong label, {} "
+      "in null)\n",
+      e.segments, e.events, e.detected, e.fragments, e.false_events, e.wrong_label, e.in_null);
+  out += fmt::format("  precision {:.3f}  recall {:.3f}  F1 {:.3f}  fragments/segments {:.3f}\n",
+                     e.precision, e.recall, e.f1, e.fragment_fraction);
+  out += fmt::format("  false events per hour of null: {:.1f} (over {:.1f} min of null)\n",
+                     e.false_per_hour_null, e.null_hours * 60);
+  out += fmt::format(
+      "  latency to the first message: from segment start p50 {:.2f} s p95 {:.2f} s; from "
+      "segment end p50 {:.2f} s p95 {:.2f} s\n",
+      e.from_start.p50_s, e.from_start.p95_s, e.from_end.p50_s, e.from_end.p95_s);
+  out += fmt::format("\n{:<{}} {:>8} {:>8} {:>6} {:>9} {:>6} {:>6} {:>6}\n", "class", width,
+                     "segments", "detected", "false", "fragments", "P", "R", "F1");
+  for (const auto& [label, c] : e.per_class)
+    out += fmt::format("{:<{}} {:>8} {:>8} {:>6} {:>9} {:>6.3f} {:>6.3f} {:>6.3f}\n", label, width,
+                       c.segments, c.detected, c.false_events, c.fragments, c.precision, c.recall,
+                       c.f1);
+  return out;
+}
+
+}  // namespace primus::evaluation
