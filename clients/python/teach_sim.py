@@ -125,6 +125,8 @@ def main():
         msg = json.loads(body)
         if msg.get("type") == "truth" and msg["label"] != "null":
             truths.append(truth_spans(msg))
+        elif msg.get("type") == "gesture" and msg.get("phase") == "start":
+            print(f"   start {msg['label']:7s} on {msg['device']:12s}", flush=True)
         elif msg.get("type") == "gesture":
             events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
                            msg["confidence"]))

@@ -17,6 +17,7 @@
 #include "src/bus/curve.h"
 #include "src/config/config.h"
 #include "src/ctl/endpoint.h"
+#include "src/ctl/exit_status.h"
 
 namespace primus::ctl {
 namespace {
@@ -130,18 +131,27 @@ std::vector<zmq::message_t> receive_parts(zmq::socket_t& sock) {
   return parts;
 }
 
-/// One line for a [topic, JSON] message: the JSON with --json, else its human form.
-void print_message(const EventsOptions& opt, const std::string& topic, const std::string& body,
-                   std::ostream& out) {
+/// One line for a [topic, JSON] message: the JSON with --json, else its human form. Returns
+/// false (a line on `err`, nothing on `out`) for a body that is not a JSON object under --json.
+bool print_message(const EventsOptions& opt, const std::string& topic, const std::string& body,
+                   std::ostream& out, std::ostream& err) {
   if (opt.json) {
+    // One JSON document per line, whatever arrives: jq must never choke on the stream.
+    const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      err << "primusctl events: " << topic << ": body is not a JSON object, not printed\n";
+      return false;
+    }
     out << body << "\n";
   } else {
     out << format_message(topic, body) << "\n";
   }
   out.flush();
+  return true;
 }
 
-/// Prints messages until `count` of them, SIGINT/SIGTERM (0) or --timeout without one (2).
+/// Prints messages until `count` of them are printed, SIGINT/SIGTERM (0) or --timeout without
+/// one (3).
 /// Throws zmq::error_t for a poll error other than EINTR.
 int receive_loop(zmq::socket_t& sock, const EventsOptions& opt,
                  const std::vector<std::string>& endpoints, std::ostream& out, std::ostream& err) {
@@ -161,17 +171,17 @@ int receive_loop(zmq::socket_t& sock, const EventsOptions& opt,
               opt.timeout_s) {
         err << "primusctl events: no message for " << opt.timeout_s << " s from "
             << fmt::format("{}", fmt::join(endpoints, ", ")) << "\n";
-        return 2;
+        return kExitNoDaemon;
       }
       continue;
     }
     const std::vector<zmq::message_t> parts = receive_parts(sock);
     if (parts.size() != 2) continue;
     last = std::chrono::steady_clock::now();
-    print_message(opt, parts[0].to_string(), parts[1].to_string(), out);
+    if (!print_message(opt, parts[0].to_string(), parts[1].to_string(), out, err)) continue;
     if (opt.count && ++n >= opt.count) break;
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -184,6 +194,11 @@ std::string format_message(const std::string& topic, const std::string& payload)
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
   const std::string ts = clock_str(j.value("t_wall_ns", static_cast<std::int64_t>(now_wall)));
+  if (type == "gesture" && j.value("phase", "end") == "start") {
+    return fmt::format("{} start    {:<12} {:<10} conf {:.2f}  #{}  model {}", ts,
+                       j.value("device", ""), j.value("label", ""), j.value("confidence", 0.0),
+                       j.value("seq", 0), j.value("model_version", ""));
+  }
   if (type == "gesture") {
     return fmt::format("{} gesture  {:<12} {:<10} conf {:.2f}  {:.2f} s  {} windows  #{}  model {}",
                        ts, j.value("device", ""), j.value("label", ""), j.value("confidence", 0.0),
@@ -227,15 +242,15 @@ int run_events(const EventsOptions& opt, std::ostream& out, std::ostream& err) {
     endpoints = bus_endpoints(opt);
   } catch (const std::exception& e) {
     err << "primusctl events: " << e.what() << "\n";
-    return 1;
+    return kExitUsage;
   }
   const std::optional<std::vector<std::string>> subs = subscriptions(opt, err);
-  if (!subs) return 1;
+  if (!subs) return kExitUsage;
 
   zmq::context_t ctx(1);
   zmq::socket_t sock(ctx, zmq::socket_type::sub);
   sock.set(zmq::sockopt::linger, 0);
-  if (!connect_subscriber(sock, opt, endpoints, *subs, err)) return 1;
+  if (!connect_subscriber(sock, opt, endpoints, *subs, err)) return kExitUsage;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   return receive_loop(sock, opt, endpoints, out, err);

@@ -1,8 +1,10 @@
 #pragma once
 // `primusctl events`: subscribe to the bus (docs/events.md) and print what arrives.
 //
-// Exit status: 0 after `count` messages or SIGINT/SIGTERM, 2 on timeout, 1 on a bad argument,
-// an unreadable config or key file, or an endpoint it cannot connect to.
+// Exit status (src/ctl/exit_status.h): 0 after `count` messages or SIGINT/SIGTERM, 2 on a bad
+// argument, an unreadable config or key file or an endpoint it cannot connect to, 3 on timeout.
+// With --json every line of stdout is one JSON document (the message body; bodies that are not
+// a JSON object are reported on stderr instead).
 #include <cstdint>
 #include <ostream>
 #include <string>

@@ -15,6 +15,7 @@ std::string to_json(const GestureEvent& e) {
   nlohmann::json j{
       {"schema", kSchemaVersion},
       {"type", "gesture"},
+      {"phase", e.phase == GestureEvent::Phase::kStart ? "start" : "end"},
       {"device", e.device},
       {"label", e.label},
       {"confidence", e.confidence},

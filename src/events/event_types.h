@@ -16,11 +16,14 @@ struct Stamp {
   std::int64_t t_device_us = 0;  ///< device clock, µs
 };
 
-/// One recognised gesture, published once when it ends.
+/// One recognised gesture: a start message as soon as the onset rule fires (and the gesture has
+/// lasted min_duration_ms), then the end message when it is released, both with the same seq.
 struct GestureEvent {
+  enum class Phase { kStart, kEnd };
+  Phase phase = Phase::kEnd;
   std::string device;
   std::string label;
-  double confidence = 0;  ///< mean of the label's smoothed score over the gesture, [0,1]
+  double confidence = 0;  ///< mean of the label's smoothed score over the gesture (so far), [0,1]
   Stamp onset;            ///< END of the first window that voted for it (docs/events.md)
   Stamp offset;           ///< end of the last window that voted for it
   int windows = 0;        ///< windows that voted for it

@@ -147,6 +147,7 @@ void EventsStage::process(const ScoredBatch& b, bool scores_on) {
       emit_("gesture." + ids_[w.device], to_json(*e));
       ++n_events;
     }
+    if (auto st = pp.take_started()) emit_("gesture." + ids_[w.device], to_json(*st));
     const std::int64_t t_done = clock_.now_ns();
     const double lat = static_cast<double>(t_done - w.t_ready_ns) * 1e-9;
     latency_ms_.observe(t_done, lat * 1e3);

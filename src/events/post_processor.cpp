@@ -35,6 +35,7 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
                                                   const std::string& model_version) {
   (void)start;
   ++stats_.windows;
+  started_.reset();
   std::optional<GestureEvent> done;
   if (have_prev_ && window_seq != prev_seq_ + 1) {
     ++stats_.discontinuities;
@@ -84,6 +85,7 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
       current_.offset = end;
       current_.windows += 1;
       score_sum_ += smoothed_[active_];
+      maybe_announce();
       return done;
     }
   }
@@ -97,8 +99,22 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
     current_.windows = 1;
     current_.model_version = model_version;
     score_sum_ = smoothed_[best];
+    announced_ = false;
+    maybe_announce();
   }
   return done;
+}
+
+void PostProcessor::maybe_announce() {
+  if (announced_ || active_ < 0) return;
+  const std::int64_t duration_ns = current_.offset.t_host_ns - current_.onset.t_host_ns;
+  if (duration_ns < static_cast<std::int64_t>(cfg_.min_duration_ms) * 1'000'000) return;
+  announced_ = true;
+  current_.seq = next_event_seq_++;
+  GestureEvent s = current_;
+  s.phase = GestureEvent::Phase::kStart;
+  s.confidence = current_.windows > 0 ? score_sum_ / current_.windows : 0.0;
+  started_ = std::move(s);
 }
 
 std::optional<GestureEvent> PostProcessor::end_gesture() {
@@ -107,14 +123,14 @@ std::optional<GestureEvent> PostProcessor::end_gesture() {
   active_ = -1;
   refractory_until_ns_[label] =
       current_.offset.t_host_ns + static_cast<std::int64_t>(cfg_.refractory_ms) * 1'000'000;
-  const std::int64_t duration_ns = current_.offset.t_host_ns - current_.onset.t_host_ns;
-  if (duration_ns < static_cast<std::int64_t>(cfg_.min_duration_ms) * 1'000'000) {
+  if (!announced_) {
     ++stats_.too_short;
     return std::nullopt;
   }
+  announced_ = false;
   GestureEvent e = std::move(current_);
+  e.phase = GestureEvent::Phase::kEnd;
   e.confidence = e.windows > 0 ? score_sum_ / e.windows : 0.0;
-  e.seq = next_event_seq_++;
   ++stats_.events;
   return e;
 }

@@ -8,8 +8,10 @@
 //     window is "rejected": ambiguous), and the class is not in its refractory time;
 //  3. active -> idle: the gesture ends when its smoothed score drops below release_threshold
 //     (hysteresis: release <= onset), or another class takes over by the onset rule;
-//  4. a gesture that ended is published once, unless it lasted less than min_duration_ms
-//     (counted as too_short); its class then stays refractory for refractory_ms.
+//  4. a gesture is announced once it has lasted min_duration_ms (at once when 0): a start message
+//     (take_started()); when it ends, its end message follows with the same seq. A gesture that
+//     ends before min_duration_ms is never announced (counted as too_short). Its class then
+//     stays refractory for refractory_ms.
 // A window that does not follow its predecessor (window seq not previous + 1: device reset,
 // overload drops or a gap) closes the gesture in progress and clears the smoothing history.
 //
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/config/config.h"
@@ -42,10 +45,14 @@ class PostProcessor {
   /// Change thresholds and timings (SIGHUP). Resizes the smoothing history when k changes.
   void set_config(const EventsConfig& cfg);
 
-  /// Feed one window's scores (labels.size() floats). Returns a finished gesture, if any.
+  /// Feed one window's scores (labels.size() floats). Returns a finished gesture (its end
+  /// message), if any; a gesture announced by this window is then in take_started().
   std::optional<GestureEvent> update(std::uint64_t window_seq, const float* scores,
                                      const Stamp& start, const Stamp& end,
                                      const std::string& model_version);
+  /// The start message the last update() produced, if any (once: it is moved out). Publish it
+  /// after update()'s return value (an end is older than the start that took over).
+  std::optional<GestureEvent> take_started() { return std::exchange(started_, std::nullopt); }
   /// Close the gesture in progress (shutdown, device lost, model swap).
   std::optional<GestureEvent> flush();
 
@@ -74,7 +81,11 @@ class PostProcessor {
   bool have_prev_ = false;
   std::uint64_t prev_seq_ = 0;
 
+  void maybe_announce();
+
   int active_ = -1;
+  bool announced_ = false;  ///< the start message of the gesture in progress went out
+  std::optional<GestureEvent> started_;
   GestureEvent current_;
   double score_sum_ = 0;
   std::vector<std::int64_t> refractory_until_ns_;  ///< per class, host time

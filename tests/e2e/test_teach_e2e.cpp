@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -67,6 +68,8 @@ class EventCollector {
         if (j["type"] == "score") {
           if (std::getenv("PRIMUS_TEACH_SCORES") != nullptr)
             std::printf("[score] %s %s\n", topic.to_string().c_str(), body.to_string().c_str());
+        } else if (j["type"] == "gesture" && j.value("phase", "end") == "start") {
+          starts_.push_back({j["device"], j["label"], j["onset"]["t_host_ns"], 0});
         } else if (j["type"] == "gesture") {
           events_.push_back(
               {j["device"], j["label"], j["onset"]["t_host_ns"], j["offset"]["t_host_ns"]});
@@ -89,8 +92,14 @@ class EventCollector {
     std::lock_guard lk(mu_);
     return truth_;
   }
+  /// Start messages (their offset is 0).
+  std::vector<Event> starts() {
+    std::lock_guard lk(mu_);
+    return starts_;
+  }
   void clear() {
     std::lock_guard lk(mu_);
+    starts_.clear();
     events_.clear();
     truth_.clear();
   }
@@ -100,6 +109,7 @@ class EventCollector {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<Event> events_;
+  std::vector<Event> starts_;
   std::vector<Span> truth_;
   std::thread thread_;
 };
@@ -314,6 +324,14 @@ TEST_F(TeachFixture, RealGesturesOverUdp) {
   EXPECT_EQ(m.total, 8);
   EXPECT_GE(m.recognised, 6) << slurp(dir.path / "daemon.log");
   EXPECT_LE(m.wrong_events, 3);
+  // Every gesture event was announced by a start message first (same device, label, onset).
+  const auto starts = events.starts();
+  for (const auto& e : evs) {
+    const bool announced = std::any_of(starts.begin(), starts.end(), [&](const Event& s) {
+      return s.device == e.device && s.label == e.label && s.onset == e.onset;
+    });
+    EXPECT_TRUE(announced) << e.device << " " << e.label << " at " << e.onset;
+  }
 
   kill(daemon.pid(), SIGTERM);
   EXPECT_EQ(daemon.wait(30s), 0);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "src/events/post_processor.h"
 
@@ -135,6 +136,70 @@ TEST(PostProcessor, NewSmoothingLengthAppliesLive) {
   pp.set_config(cfg(4));
   pp.update(1, N.data(), {}, {1, 1}, "v");
   EXPECT_FLOAT_EQ(pp.smoothed()[0], 0.9f);  // history restarted with k = 4
+}
+
+}  // namespace
+}  // namespace primus::events
+
+namespace primus::events {
+namespace {
+
+/// Every message the post-processor produces, in publication order: (phase, label, seq).
+std::vector<std::tuple<GestureEvent::Phase, std::string, std::uint64_t, int>> messages(
+    const EventsConfig& c, const std::vector<std::vector<float>>& scores) {
+  PostProcessor pp("d", kLabels, c);
+  std::vector<std::tuple<GestureEvent::Phase, std::string, std::uint64_t, int>> out;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const std::int64_t t = static_cast<std::int64_t>(i) * 200'000'000;
+    if (auto e = pp.update(i, scores[i].data(), {t - 5'000'000'000, 0}, {t, 0}, "v"))
+      out.emplace_back(e->phase, e->label, e->seq, static_cast<int>(i));
+    if (auto s = pp.take_started())
+      out.emplace_back(s->phase, s->label, s->seq, static_cast<int>(i));
+  }
+  if (auto e = pp.flush()) out.emplace_back(e->phase, e->label, e->seq, -1);
+  return out;
+}
+
+using P = GestureEvent::Phase;
+
+TEST(PostProcessorOnset, StartAtOnsetThenEndWithTheSameSeq) {
+  const std::vector<float> N{0.9f, 0.05f, 0.05f}, W{0.05f, 0.9f, 0.05f}, T{0.05f, 0.05f, 0.9f};
+  const auto m = messages(cfg(), {N, W, W, W, N, T, T, N});
+  using M = std::tuple<P, std::string, std::uint64_t, int>;
+  const std::vector<M> want{{P::kStart, "wave", 0, 1},
+                            {P::kEnd, "wave", 0, 4},
+                            {P::kStart, "tap", 1, 5},
+                            {P::kEnd, "tap", 1, 7}};
+  EXPECT_EQ(m, want);
+}
+
+TEST(PostProcessorOnset, TakeOverEndsTheOldBeforeStartingTheNew) {
+  const std::vector<float> W{0.05f, 0.9f, 0.05f}, T{0.05f, 0.05f, 0.9f};
+  const auto m = messages(cfg(), {W, W, T, T});
+  using M = std::tuple<P, std::string, std::uint64_t, int>;
+  const std::vector<M> want{{P::kStart, "wave", 0, 0},
+                            {P::kEnd, "wave", 0, 2},
+                            {P::kStart, "tap", 1, 2},
+                            {P::kEnd, "tap", 1, -1}};
+  EXPECT_EQ(m, want);
+}
+
+TEST(PostProcessorOnset, MinDurationDelaysTheStartAndDropsShortOnesSilently) {
+  const std::vector<float> N{0.9f, 0.05f, 0.05f}, W{0.05f, 0.9f, 0.05f};
+  // 400 ms minimum, windows 200 ms apart: a 1-window blip never starts; a 4-window gesture
+  // starts at its third window (400 ms after its onset).
+  const auto m = messages(cfg(1, 0.6, 0.4, 0.0, 400), {W, N, N, W, W, W, W, N});
+  using M = std::tuple<P, std::string, std::uint64_t, int>;
+  const std::vector<M> want{{P::kStart, "wave", 0, 5}, {P::kEnd, "wave", 0, 7}};
+  EXPECT_EQ(m, want);
+}
+
+TEST(PostProcessorOnset, JsonCarriesThePhase) {
+  GestureEvent e;
+  e.phase = GestureEvent::Phase::kStart;
+  EXPECT_EQ(nlohmann::json::parse(to_json(e))["phase"], "start");
+  e.phase = GestureEvent::Phase::kEnd;
+  EXPECT_EQ(nlohmann::json::parse(to_json(e))["phase"], "end");
 }
 
 }  // namespace
