@@ -1,5 +1,7 @@
 #include "src/ctl/recording_options.h"
 
+#include "src/ctl/config_overrides.h"
+
 #include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
@@ -38,28 +40,6 @@ constexpr const char* kLinkKeys[] = {"codec",
                                      "loop",
                                      "seed",
                                      "gestures"};
-
-/// Applies "KEY=VALUE" (VALUE in TOML syntax) to `t`.
-void apply(toml::table& t, const std::string& kv, const char* flag) {
-  const auto eq = kv.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw std::runtime_error(std::string(flag) + " " + kv + ": expected KEY=VALUE");
-  const std::string key = kv.substr(0, eq);
-  std::string value = kv.substr(eq + 1);
-  toml::table one;
-  try {
-    one = toml::parse("v = " + value);
-  } catch (const toml::parse_error&) {
-    // A bare word is taken as a string: --set acc_unit=g.
-    try {
-      one = toml::parse("v = \"" + value + "\"");
-    } catch (const toml::parse_error& e) {
-      throw std::runtime_error(std::string(flag) + " " + kv + ": not a TOML value (" +
-                               std::string(e.description()) + ")");
-    }
-  }
-  t.insert_or_assign(key, *one.get("v"));
-}
 
 }  // namespace
 
@@ -100,17 +80,8 @@ void RecordingOptions::add_to(CLI::App& cmd) {
 }
 
 ResolvedRecording resolve(const RecordingOptions& o) {
-  toml::table root;
   std::filesystem::path base;
-  if (!o.config.empty()) {
-    (void)load_config(o.config);  // refuses what is not a readable, valid regular config file
-    std::ifstream in(o.config);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    root = toml::parse(ss.str());
-    std::error_code ec;
-    base = std::filesystem::absolute(o.config, ec).parent_path();
-  }
+  toml::table root = read_config_table(o.config, base);
   toml::table entry;
   if (auto* devs = root["devices"].as_array()) {
     for (auto& d : *devs) {
@@ -125,10 +96,10 @@ ResolvedRecording resolve(const RecordingOptions& o) {
   std::error_code ec;
   const auto abs = std::filesystem::absolute(o.file, ec);
   entry.insert_or_assign("path", ec ? o.file : abs.string());
-  for (const auto& kv : o.set) apply(entry, kv, "--set");
+  for (const auto& kv : o.set) apply_override(entry, kv, "--set");
   if (!o.events.empty()) {
     if (root["events"].as_table() == nullptr) root.insert_or_assign("events", toml::table{});
-    for (const auto& kv : o.events) apply(*root["events"].as_table(), kv, "--events");
+    for (const auto& kv : o.events) apply_override(*root["events"].as_table(), kv, "--events");
   }
   toml::array devices;
   devices.push_back(entry);

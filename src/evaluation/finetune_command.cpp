@@ -10,6 +10,7 @@
 
 #include "src/capture/capture_store.h"
 #include "src/config/config.h"
+#include "src/ctl/config_overrides.h"
 #include "src/ctl/exit_status.h"
 #include "src/evaluation/evaluate.h"
 #include "src/model/classifier.h"
@@ -45,33 +46,12 @@ void FinetuneCommandOptions::add_to(CLI::App& cmd) {
 namespace {
 
 Config load(const FinetuneCommandOptions& o) {
-  std::string text;
   std::filesystem::path base;
-  if (!o.config.empty()) {
-    (void)load_config(o.config);  // refuses what is not a readable, valid regular config file
-    std::ifstream in(o.config);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-    std::error_code ec;
-    base = std::filesystem::absolute(o.config, ec).parent_path();
-  }
-  toml::table root = toml::parse(text);
+  toml::table root = ctl::read_config_table(o.config, base);
   if (root["training"].as_table() == nullptr) root.insert_or_assign("training", toml::table{});
   auto& t = *root["training"].as_table();
   if (!o.mode.empty()) t.insert_or_assign("mode", o.mode);
-  for (const auto& kv : o.training) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw std::runtime_error("--training " + kv + ": expected KEY=VALUE");
-    toml::table one;
-    try {
-      one = toml::parse("v = " + kv.substr(eq + 1));
-    } catch (const toml::parse_error&) {
-      one = toml::parse("v = \"" + kv.substr(eq + 1) + "\"");
-    }
-    t.insert_or_assign(kv.substr(0, eq), *one.get("v"));
-  }
+  for (const auto& kv : o.training) ctl::apply_override(t, kv, "--training");
   if (root["devices"].as_array() == nullptr) {
     toml::array devs;
     devs.push_back(toml::table{{"id", "offline"}, {"adapter", "sim"}});
