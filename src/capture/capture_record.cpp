@@ -1,5 +1,6 @@
 #include "src/capture/capture_record.h"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -136,6 +137,18 @@ std::vector<float> decode_capture_data(const void* bytes, std::size_t n_bytes) {
     }
   }
   return out;
+}
+
+std::pair<std::int64_t, std::int64_t> label_span(const std::string& conversion, std::int64_t n) {
+  const auto j = nlohmann::json::parse(conversion, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("label_first") || !j.contains("label_count")) return {0, n};
+  const auto& f = j["label_first"];
+  const auto& c = j["label_count"];
+  if (!f.is_number_integer() || !c.is_number_integer()) return {0, n};
+  const std::int64_t first = std::clamp<std::int64_t>(f.get<std::int64_t>(), 0, n);
+  const std::int64_t count = std::clamp<std::int64_t>(c.get<std::int64_t>(), 0, n - first);
+  if (count <= 0) return {0, n};
+  return {first, count};
 }
 
 }  // namespace primus::capture

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace primus::capture {
@@ -57,6 +58,12 @@ struct CaptureRecord {
 
 /// Throws CaptureError naming the first field that breaks a rule above. Pure; any thread.
 void validate_capture(const CaptureRecord& r);
+
+/// Where the label lies in a capture of n samples: [first, first + count) from the conversion
+/// JSON's {"label_first", "label_count"}, clamped to the capture; the whole capture when they are
+/// absent, unreadable or empty. Pure; any thread. (training::labelled_span, the export.)
+[[nodiscard]] std::pair<std::int64_t, std::int64_t> label_span(const std::string& conversion,
+                                                               std::int64_t n);
 
 /// CRC-32 (IEEE 802.3, the polynomial of zlib.crc32 and zip), continuing from `crc`.
 [[nodiscard]] std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) noexcept;

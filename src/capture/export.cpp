@@ -2,15 +2,12 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <ostream>
-#include <utility>
 #include <vector>
 
 namespace primus::capture {
@@ -304,19 +301,6 @@ std::int64_t lerp_i64(std::int64_t a, std::int64_t b, std::size_t i, std::size_t
   if (n < 2) return a;
   const long double f = static_cast<long double>(i) / static_cast<long double>(n - 1);
   return a + static_cast<std::int64_t>(std::llround(static_cast<long double>(b - a) * f));
-}
-
-/// The labelled span [first, first + count) from a capture's conversion JSON (the whole capture
-/// when it has none), as src/training/dataset.h reads it.
-std::pair<std::int64_t, std::int64_t> label_span(const std::string& conversion, std::int64_t n) {
-  const auto j = nlohmann::json::parse(conversion, nullptr, false);
-  if (j.is_object() && j.contains("label_first") && j.contains("label_count") &&
-      j["label_first"].is_number_integer() && j["label_count"].is_number_integer()) {
-    const auto first = std::clamp<std::int64_t>(j["label_first"].get<std::int64_t>(), 0, n);
-    const auto count = std::clamp<std::int64_t>(j["label_count"].get<std::int64_t>(), 0, n - first);
-    return {first, count};
-  }
-  return {0, n};
 }
 
 std::uint64_t write_csv(const CaptureStore& store, const CaptureFilter& filter,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -14,15 +13,7 @@ LabelSpan labelled_span(const capture::CaptureRecord& r) {
 }
 
 LabelSpan labelled_span(const std::string& conversion, std::int64_t n) {
-  LabelSpan whole{0, n};
-  const auto j = nlohmann::json::parse(conversion, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("label_first") || !j.contains("label_count")) return whole;
-  const auto& f = j["label_first"];
-  const auto& c = j["label_count"];
-  if (!f.is_number_integer() || !c.is_number_integer()) return whole;
-  const std::int64_t first = std::clamp<std::int64_t>(f.get<std::int64_t>(), 0, n);
-  const std::int64_t count = std::clamp<std::int64_t>(c.get<std::int64_t>(), 0, n - first);
-  if (count <= 0) return whole;
+  const auto [first, count] = capture::label_span(conversion, n);
   return {first, count};
 }
 

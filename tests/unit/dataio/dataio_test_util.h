@@ -39,9 +39,9 @@ inline void write_csv(const std::string& path, double rate_hz, double seconds,
   }
 }
 
-/// The defaults of every section (one placeholder device, as the loader needs one).
+/// The defaults of every section (the loader needs one device; it is dropped again).
 inline Config default_config() {
-  auto c = load_config_string("[[devices]]\nid = \"placeholder\"\nadapter = \"sim\"\n");
+  auto c = load_config_string("[[devices]]\nid = \"unused\"\nadapter = \"sim\"\n");
   c.devices.clear();
   return c;
 }
