@@ -32,6 +32,7 @@ void make_ipc_dir(const std::string& ep) {
 }  // namespace
 
 Daemon::Impl::~Impl() {
+  if (web) web->stop();        // before the service it calls goes
   if (engine) engine->stop();  // fails a pending swap, so the loader cannot wait forever
   if (swap_) swap_->join();
 }
@@ -77,6 +78,15 @@ void Daemon::Impl::start_bus() {
       zmq_ctx, endpoints(), cfg.bus.sndhwm, static_cast<std::size_t>(cfg.bus.queue), curve_secret);
   for (const auto& ep : publisher->endpoints()) spdlog::info("publishing events on {}", ep);
   start_mqtt(*this);
+  if (!cfg.web.listen.empty()) {  // its tap, before anything else publishes; it serves later
+    web::ConsoleInfo info{
+        std::string(version()), {}, cfg.window.rate_hz, cfg.window.length, cfg.window.hop};
+    for (const auto& d : cfg.devices) info.devices.push_back(d.id);
+    web = std::make_unique<web::WebConsole>(cfg.web, std::move(info), clock);
+    publisher->add_tap([w = web.get()](const std::string& topic, const std::string& payload) {
+      w->on_bus(topic, payload);
+    });
+  }
 }
 
 // Batcher -> engine -> events stage -> publisher. The active registry version (a fine-tuned
@@ -92,6 +102,10 @@ void Daemon::Impl::start_inference() {
       std::move(ids), cfg.events, static_cast<std::size_t>(cfg.batcher.queue),
       [this](std::string topic, std::string json) { publish(std::move(topic), std::move(json)); },
       clock);
+  if (web)
+    events->set_score_tap(
+        [w = web.get()](std::uint32_t dev, const events::ModelTag& m, const float* scores,
+                        const events::ScoredWindow& win) { w->on_scores(dev, m, scores, win); });
   events->start();
   start_capture_and_training();
   auto make_engine = [this](const Config& c) {
@@ -208,6 +222,14 @@ void Daemon::Impl::start_control() {
   serve_control(*control, *service_);
   control->start();
   for (const auto& ep : control->endpoints()) spdlog::info("control API on {}", ep);
+  if (web) {
+    std::vector<const signal::FrameRing*> rings;
+    for (const auto& d : devices) rings.push_back(&d.pipeline->ring());
+    web->serve(*service_, std::move(rings));
+    const auto colon = cfg.web.listen.rfind(':');
+    spdlog::info("web console on http://{}:{}/{}", cfg.web.listen.substr(0, colon), web->port(),
+                 cfg.web.token.empty() && cfg.web.token_file.empty() ? "" : " (token required)");
+  }
   if (training) training->start();
 }
 
@@ -242,6 +264,7 @@ void Daemon::Impl::stop(int signo) {
   spdlog::info("received {}, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
   notify_stopping();
   if (control) control->stop();    // no new requests
+  if (web) web->stop();            // closes the live streams, answers waiting calls
   if (training) training->stop();  // cancels a fine-tune at its next batch
   for (auto& d : devices) d.source->stop();
   status_timer_.cancel();

@@ -1,6 +1,7 @@
 #include "src/app/daemon_service.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <cmath>
@@ -27,6 +28,21 @@ nlohmann::json by_label_json(const capture::StoreStats& st, bool with_bytes) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+/// One capture of captures.list; `windows` as training cuts them (window.length, training.stride).
+nlohmann::json capture_json(const capture::CaptureInfo& c, int window, int stride) {
+  const std::int64_t windows =
+      (c.n_samples >= window && stride > 0) ? (c.n_samples - window) / stride + 1 : 0;
+  return {{"id", c.id},
+          {"device", c.device},
+          {"label", c.label},
+          {"samples", c.n_samples},
+          {"windows", windows},
+          {"duration_s", c.rate_hz > 0 ? static_cast<double>(c.n_samples) / c.rate_hz : 0.0},
+          {"t_start_host_ns", c.t_start_host_ns},
+          {"t_end_host_ns", c.t_end_host_ns},
+          {"created_wall_ns", c.created_wall_ns}};
 }
 
 Errc errc_of(const std::string& code) {
@@ -192,6 +208,56 @@ void DaemonService::capture_stats(service::Done done) {
                           {"windows", st.windows},           {"file_bytes", st.file_bytes},
                           {"max_bytes", max_bytes},          {"max_age_s", max_age_s},
                           {"evicted", s.counters().evicted}, {"by_label", by_label_json(st, true)}};
+  });
+}
+
+void DaemonService::captures_list(service::CaptureSelector which, std::int64_t limit,
+                                  service::Done done) {
+  guarded(done, [&] {
+    if (which.device) (void)device_index(*which.device);
+    const int window = p_.cfg.window.length, stride = p_.cfg.training.stride;
+    on_store(std::move(done), [which, limit, window, stride](capture::CaptureStore& s) {
+      capture::CaptureFilter f;
+      f.label = which.label;
+      f.device = which.device;
+      f.newest_first = true;
+      f.limit = limit;
+      nlohmann::json out = nlohmann::json::array();
+      if (which.id) {  // the first capture from that id on, if it is that one
+        f.min_id = which.id;
+        f.newest_first = false;
+        f.limit = 1;
+        for (const auto& c : s.list(f))
+          if (c.id == *which.id) out.push_back(capture_json(c, window, stride));
+      } else {
+        for (const auto& c : s.list(f)) out.push_back(capture_json(c, window, stride));
+      }
+      return nlohmann::json{{"captures", std::move(out)}};
+    });
+  });
+}
+
+void DaemonService::captures_delete(service::CaptureSelector which, service::Done done) {
+  guarded(done, [&] {
+    if (which.device) (void)device_index(*which.device);
+    on_store(std::move(done), [which](capture::CaptureStore& s) {
+      std::int64_t n = 0;
+      if (which.id) {
+        n = s.remove(*which.id) ? 1 : 0;
+        if (n == 0)
+          throw ServiceError(Errc::kNotFound, fmt::format("no capture with id {}", *which.id));
+      } else {
+        capture::CaptureFilter f;
+        f.label = which.label;
+        f.device = which.device;
+        n = s.remove_matching(f);
+      }
+      spdlog::info("captures.delete: {} capture(s) deleted ({})", n,
+                   which.id ? fmt::format("id {}", *which.id)
+                            : fmt::format("label \"{}\"{}", *which.label,
+                                          which.device ? " on " + *which.device : ""));
+      return nlohmann::json{{"deleted", n}};
+    });
   });
 }
 

@@ -33,6 +33,9 @@ class DaemonService final : public service::Service {
                   service::Done done) override;
   void labels(service::Done done) override;
   void capture_stats(service::Done done) override;
+  void captures_list(service::CaptureSelector which, std::int64_t limit,
+                     service::Done done) override;
+  void captures_delete(service::CaptureSelector which, service::Done done) override;
   void finetune_run(std::optional<FinetuneMode> mode, bool wait, service::Done done) override;
   void finetune_status(service::Done done) override;
   void models_list(service::Done done) override;

@@ -23,7 +23,7 @@ void start_mqtt(Parts& p) {
       mqtt::BridgeMapper(layout, std::move(ids), p.cfg.events.null_label, m.discovery,
                          static_cast<std::int64_t>(m.summary_interval_s * 1e9)),
       *p.mqtt_link, static_cast<std::size_t>(m.queue));
-  p.publisher->set_tap(
+  p.publisher->add_tap(
       [b = p.mqtt_bridge.get()](const std::string& topic, const std::string& json) {
         b->offer(topic, json);
       });

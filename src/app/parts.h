@@ -26,6 +26,7 @@
 #include "src/mqtt/bridge.h"
 #include "src/signal/device_pipeline.h"
 #include "src/training/service.h"
+#include "src/web/web_console.h"
 
 namespace primus::app {
 
@@ -59,7 +60,8 @@ struct Parts {
   std::unique_ptr<training::TrainingService> training;     ///< null when the registry is unusable
   std::string training_disabled_why;                       ///< why training is null
   std::unique_ptr<bus::ControlServer> control;
-  bool stopping = false;  ///< io thread
+  std::unique_ptr<web::WebConsole> web;  ///< null unless web.listen; serves after the control API
+  bool stopping = false;                 ///< io thread
 
   /// Publish on the bus from any thread (never blocks; Publisher::publish).
   void publish(std::string topic, std::string json) const {

@@ -348,6 +348,7 @@ std::string StatusReport::status_json(std::string& summary) {
         {"curve_denied", p_.zap ? p_.zap->denied() : 0}}},
       {"control", p_.control ? control_json(p_.control->stats()) : nlohmann::json(nullptr)},
       {"mqtt", mqtt_status_json(p_)},
+      {"web", p_.web ? p_.web->status_json() : nlohmann::json(nullptr)},
       {"io_exceptions", io_exceptions_.load()}};
   summary =
       fmt::format("{}/{} devices connected, {:.0f} windows/s, {} events, p99 {:.1f} ms", connected,

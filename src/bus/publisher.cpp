@@ -81,7 +81,7 @@ Publisher::Publisher(zmq::context_t& ctx, const std::vector<std::string>& endpoi
 Publisher::~Publisher() { stop(0); }
 
 void Publisher::publish(std::string topic, std::string payload) {
-  if (tap_) tap_(topic, payload);
+  for (const auto& tap : taps_) tap(topic, payload);
   {
     std::lock_guard lk(mu_);
     if (stopping_) return;

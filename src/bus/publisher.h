@@ -41,13 +41,13 @@ class Publisher {
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
-  /// Queue one message. Thread-safe, non-blocking. The tap, if set, sees it first.
+  /// Queue one message. Thread-safe, non-blocking. The taps, if any, see it first.
   void publish(std::string topic, std::string payload);
-  /// A second consumer of every published message (the MQTT bridge), called by publish() on the
-  /// publishing thread; it must not block and must copy what it keeps. Set it before any other
-  /// thread publishes; it lives as long as the publisher.
+  /// Another consumer of every published message (the MQTT bridge, the web console), called by
+  /// publish() on the publishing thread; it must not block and must copy what it keeps. Add taps
+  /// before any other thread publishes; they live as long as the publisher.
   using Tap = std::function<void(const std::string& topic, const std::string& payload)>;
-  void set_tap(Tap tap) { tap_ = std::move(tap); }
+  void add_tap(Tap tap) { taps_.push_back(std::move(tap)); }
   /// Send what is queued (up to `linger_ms` for ZeroMQ to flush), then stop the thread.
   void stop(int linger_ms = 1000);
 
@@ -75,7 +75,7 @@ class Publisher {
 
   std::thread thread_;
   std::string bind_error_;
-  Tap tap_;
+  std::vector<Tap> taps_;
 };
 
 }  // namespace primus::bus

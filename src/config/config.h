@@ -194,6 +194,20 @@ struct DeviceConfig {
   CodecKind codec = CodecKind::kNone;
   double rate_hz = 100.0;  ///< nominal rate of the device, > 0
   QuatOrder quat_order = QuatOrder::kWxyz;
+/// The web console (src/web, docs/web.md): the service API, live signals and events over HTTP.
+/// Every key needs a restart.
+struct WebConfig {
+  /// "HOST:PORT" (port 0 picks a free one); empty = off. Off loopback only with a token.
+  std::string listen;
+  std::string token;        ///< shared secret for /api (header or cookie); empty: none (loopback)
+  std::string token_file;   ///< file whose first line is the token (exclusive with token)
+  int max_clients = 8;      ///< live streams at once, 1..64; more get 503
+  int client_queue = 1024;  ///< messages held per live stream, 16..1000000; drop-oldest beyond
+  double frame_rate_hz = 25.0;  ///< live signal pushes per second, 1..100
+
+  bool operator==(const WebConfig&) const = default;
+};
+
   AccUnit acc_unit = AccUnit::kMps2;
   GyroUnit gyro_unit = GyroUnit::kRadPerSec;
   GyroSource gyro_source = GyroSource::kAuto;
@@ -271,6 +285,7 @@ struct Config {
   /// Index of the device with this id, or nullopt.
   [[nodiscard]] std::optional<std::size_t> device_index(const std::string& id) const;
   bool operator==(const Config&) const = default;
+  WebConfig web;
 };
 
 /// Largest config file load_config() reads.

@@ -282,6 +282,7 @@ const Section<ControlConfig>& control_section();
 const Section<CaptureConfig>& capture_section();
 const Section<TrainingConfig>& training_section();
 const Section<MqttConfig>& mqtt_section();
+const Section<WebConfig>& web_section();
 /// The keys of one [[devices]] entry.
 const Section<DeviceConfig>& device_section();
 
@@ -300,6 +301,7 @@ void for_each_section(F&& f) {
   f(capture_section(), &Config::capture);
   f(training_section(), &Config::training);
   f(mqtt_section(), &Config::mqtt);
+  f(web_section(), &Config::web);
 }
 
 /// devices[]: each entry's key checks, then the rules between entries (unique ids, devices

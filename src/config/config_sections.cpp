@@ -417,3 +417,56 @@ const Section<MqttConfig>& mqtt_section() {
 }
 
 }  // namespace primus::config_detail
+namespace {
+
+/// A web.token: 16..256 printable ASCII characters without spaces, quotes, ';' or ',' (it travels
+/// in an HTTP header and a cookie). Never echoed in errors.
+void check_web_token(const std::string& v, const Ctx& c) {
+  if (v.empty()) return;
+  if (v.size() < 16 || v.size() > 256) c.fail("\"...\"", "must be 16..256 characters long");
+  for (const char ch : v) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f || ch == '"' || ch == ';' || ch == ',' || ch == '\\')
+      c.fail("\"...\"", "must be printable ASCII without spaces, quotes, ';', ',' or '\\'");
+  }
+}
+
+}  // namespace
+
+const Section<WebConfig>& web_section() {
+  using S = WebConfig;
+  static const Section<S> sec{
+      .name = "web",
+      .keys = {
+          key("token", &S::token).check(check_web_token),
+          key("token_file", &S::token_file).check([](std::string& v, const S& w, const Ctx& c) {
+            existing_file(v, c);
+            if (!v.empty() && !w.token.empty())
+              c.fail(quote(v), "set web.token or web.token_file, not both");
+          }),
+          key("listen", &S::listen).check([](std::string& v, const S& w, const Ctx& c) {
+            if (v.empty()) return;
+            static const std::regex listen_re(
+                R"(^([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})$)");
+            std::smatch m;
+            if (!std::regex_match(v, m, listen_re) || std::stol(m[2].str()) > 65535)
+              c.fail(quote(v), "must be HOST:PORT, e.g. 127.0.0.1:8321");
+            const std::string host = m[1].str();
+            const bool loopback =
+                host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
+            if (!loopback && w.token.empty() && w.token_file.empty())
+              c.fail(quote(v), "binds off loopback: set web.token or web.token_file");
+          }),
+          key("max_clients", &S::max_clients).check([](int& v, const Ctx& c) {
+            c.in_range(v, 1, 64);
+          }),
+          key("client_queue", &S::client_queue).check([](int& v, const Ctx& c) {
+            c.in_range(v, 16, 1'000'000);
+          }),
+          key("frame_rate_hz", &S::frame_rate_hz).check([](double& v, const Ctx& c) {
+            if (!(v >= 1 && v <= 100)) c.fail(num(v), "must be in [1, 100]");
+          }),
+      }};
+  return sec;
+}
+

@@ -151,12 +151,27 @@ struct ControlCommands::Impl {
   CLI::Option* exp_label_opt = nullptr;
   CLI::Option* exp_device_opt = nullptr;
   bool exp_json = false;
+  std::string cap_label, cap_device;
+  std::int64_t cap_id = 0, cap_limit = 200;
+  CLI::Option* cap_label_opt = nullptr;
+  CLI::Option* cap_device_opt = nullptr;
+  CLI::Option* cap_id_opt = nullptr;
+
+  /// captures list/delete: --id, --label, --device as given (the service refuses a delete that
+  /// names nothing).
+  [[nodiscard]] json capture_selector_params() const {
+    json p = json::object();
+    if (cap_id_opt && cap_id_opt->count()) p["id"] = cap_id;
+    if (!cap_label.empty()) p["label"] = cap_label;
+    if (!cap_device.empty()) p["device"] = cap_device;
+    return p;
+  }
 
   // One per command group; the order of the calls is the order of `primusctl --help` and of
   // `leaves` (the first parsed leaf runs).
   void add_daemon_commands(CLI::App& app);    ///< status, devices, reload, labels
   void add_label_commands(CLI::App& app);     ///< label start|stop|mark
-  void add_captures_commands(CLI::App& app);  ///< captures stats|export
+  void add_captures_commands(CLI::App& app);  ///< captures stats|list|delete|export
   void add_finetune_commands(CLI::App& app);  ///< finetune [status]
   void add_models_commands(CLI::App& app);    ///< models list|activate|rollback
   void add_call_command(CLI::App& app);       ///< call METHOD [PARAMS]
@@ -265,6 +280,27 @@ void ControlCommands::Impl::add_captures_commands(CLI::App& app) {
   auto* cstats = group->add_subcommand("stats", "size and contents of the store (captures.stats)");
   common(cstats);
   call_leaf(cstats, "captures.stats", nullptr);
+  auto* clist =
+      group->add_subcommand("list", "the newest captures, without samples (captures.list)");
+  cap_label_opt = clist->add_option("--label", cap_label, "only this label");
+  cap_device_opt = clist->add_option("--device", cap_device, "only this device");
+  clist->add_option("--limit", cap_limit, "at most this many (1..10000, default 200)")
+      ->check(CLI::Range(1, 10000));
+  common(clist);
+  call_leaf(clist, "captures.list", [this] {
+    json p = capture_selector_params();
+    p["limit"] = cap_limit;
+    return p;
+  });
+  auto* cdel = group->add_subcommand(
+      "delete",
+      "delete capture --id N, or every capture of --label L [--device D] (captures.delete)");
+  cap_id_opt = cdel->add_option("--id", cap_id, "one capture")->check(CLI::PositiveNumber);
+  cdel->add_option("--label", cap_label, "every capture of this label")->excludes(cap_id_opt);
+  cdel->add_option("--device", cap_device, "only this device's (with --label)")
+      ->excludes(cap_id_opt);
+  common(cdel);
+  call_leaf(cdel, "captures.delete", [this] { return capture_selector_params(); });
   auto* e = group->add_subcommand(
       "export", "write the store as CSV or NumPy .npz (offline: reads the SQLite file)");
   e->add_option("--db", exp.db, "capture database (default: capture.database of --config)");

@@ -173,6 +173,17 @@ std::string fmt_capture_stats(const json& r) {
   return s;
 }
 
+std::string fmt_captures_list(const json& r) {
+  const auto& caps = list(r, "captures");
+  if (caps.empty()) return "no captures";
+  std::string s = fmt::format("{:>7}  {:<16} {:<16} {:>8} {:>8}", "id", "device", "label",
+                              "windows", "seconds");
+  for (const auto& c : caps)
+    s += fmt::format("\n{:>7}  {:<16} {:<16} {:>8} {:>8.1f}", text(c, "id"), text(c, "device"),
+                     text(c, "label"), text(c, "windows"), num(c, "duration_s"));
+  return s;
+}
+
 std::string fmt_job(const json& j) {
   const json& m = sub(j, "metrics");
   std::string s = fmt::format("job {} ({}): {}", text(j, "job"), text(j, "mode"),
@@ -267,3 +278,6 @@ std::string format_result(const std::string& method, const json& r, std::int64_t
 }
 
 }  // namespace primus::ctl
+    if (method == "captures.list") return fmt_captures_list(r);
+    if (method == "captures.delete")
+      return fmt::format("{} capture(s) deleted", text(r, "deleted"));

@@ -136,6 +136,7 @@ void EventsStage::process(const ScoredBatch& b, bool scores_on) {
     auto& pp = processors_[w.device];
     auto e = pp.update(w.seq, p, w.start, w.end, b.model->version);
     if (scores_on) {
+    if (score_tap_) score_tap_(w.device, *b.model, p, w);
       ScoreMessage m{ids_[w.device],  w.seq,       w.start,
                      w.end,           pp.labels(), std::vector<float>(p, p + C),
                      b.model->version};

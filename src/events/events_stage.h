@@ -94,6 +94,12 @@ class EventsStage {
   void set_config(const EventsConfig& cfg);
 
   [[nodiscard]] EventsStats stats() const;
+  /// A reader of every scored window (the web console's live scores), called on the events
+  /// thread with the window's device index, the model's labels and its row of scores (valid
+  /// during the call only); it must not block. Set before start().
+  using ScoreTap = std::function<void(std::uint32_t device, const ModelTag& model,
+                                      const float* scores, const ScoredWindow& window)>;
+  void set_score_tap(ScoreTap tap) { score_tap_ = std::move(tap); }
   /// Window complete -> messages handed to the bus, seconds (for /metrics).
   [[nodiscard]] const Histogram& latency_histogram() const { return latency_s_; }
 
@@ -111,6 +117,7 @@ class EventsStage {
   std::thread thread_;
 
   // Owned by the events thread.
+  ScoreTap score_tap_;
   std::vector<PostProcessor> processors_;
   std::shared_ptr<const ModelTag> tag_;
   EventsConfig live_cfg_;

@@ -27,6 +27,16 @@ const char* type_name(const json& v) {
 
 using Call = std::function<void(Service&, const json&, Done)>;
 
+CaptureSelector capture_selector(const json& p) {
+  CaptureSelector w;
+  if (p.contains("id") && !p["id"].is_null())
+    w.id = int_param(p, "id", 1, std::numeric_limits<std::int64_t>::max());
+  w.label = opt_str_param(p, "label");
+  if (w.label) check_label(*w.label);
+  w.device = opt_str_param(p, "device");
+  return w;
+}
+
 const std::map<std::string, Call>& table() {
   static const std::map<std::string, Call> t{
       {"status", [](Service& s, const json&, Done d) { s.status(std::move(d)); }},
@@ -67,6 +77,23 @@ const std::map<std::string, Call>& table() {
        }},
       {"labels.list", [](Service& s, const json&, Done d) { s.labels(std::move(d)); }},
       {"captures.stats", [](Service& s, const json&, Done d) { s.capture_stats(std::move(d)); }},
+      {"captures.list",
+       [](Service& s, const json& p, Done d) {
+         auto which = capture_selector(p);
+         const std::int64_t limit = p.contains("limit") ? int_param(p, "limit", 1, 10000) : 200;
+         s.captures_list(std::move(which), limit, std::move(d));
+       }},
+      {"captures.delete",
+       [](Service& s, const json& p, Done d) {
+         auto which = capture_selector(p);
+         if (!which.id && !which.label)
+           throw ServiceError(Errc::kInvalidParams,
+                              "give \"id\" (one capture) or \"label\" (every capture of it)");
+         if (which.id && (which.label || which.device))
+           throw ServiceError(Errc::kInvalidParams,
+                              "give \"id\" alone, or \"label\" with an optional \"device\"");
+         s.captures_delete(std::move(which), std::move(d));
+       }},
       {"finetune.run",
        [](Service& s, const json& p, Done d) {
          std::optional<FinetuneMode> mode;

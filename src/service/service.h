@@ -68,6 +68,13 @@ struct MarkSpan {
   std::optional<std::int64_t> to_host_ns;    ///< > from_host_ns
 };
 
+/// captures.list and captures.delete: which captures. Empty fields match everything.
+struct CaptureSelector {
+  std::optional<std::int64_t> id;     ///< one capture (>= 1)
+  std::optional<std::string> label;   ///< every capture of this label
+  std::optional<std::string> device;  ///< only this device's
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -84,6 +91,11 @@ class Service {
                           Done done) = 0;
   virtual void labels(Done done) = 0;
   virtual void capture_stats(Done done) = 0;
+  /// The newest `limit` (1..10000) matching captures, newest first, without their samples.
+  virtual void captures_list(CaptureSelector which, std::int64_t limit, Done done) = 0;
+  /// Delete the matching captures (an id, or a label, optionally on one device; never "all" by
+  /// omission). Durable once done answers {"deleted": n}, in one transaction.
+  virtual void captures_delete(CaptureSelector which, Done done) = 0;
 
   /// Queue a fine-tune (mode empty: training.mode). With `wait`, done runs when it has finished;
   /// otherwise as soon as it is queued.

@@ -551,3 +551,7 @@ nlohmann::json TrainingService::models() const {
 }
 
 }  // namespace primus::training
+      if (m.contains("calibration")) brief["calibration"] = m["calibration"];
+      // The validation confusion (rows: true class, columns: predicted, in `labels` order).
+      if (m.contains("val") && m["val"].is_object() && m["val"].contains("confusion"))
+        brief["confusion"] = m["val"]["confusion"];

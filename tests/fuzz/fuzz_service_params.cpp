@@ -49,6 +49,19 @@ struct CheckingService final : Service {
     ok(d);
   }
   void label_stop(const std::string&, Done d) override { ok(d); }
+  void captures_list(CaptureSelector w, std::int64_t limit, Done d) override {
+    if (w.label) label_ok(*w.label);
+    if (w.id && *w.id < 1) fail("capture id < 1");
+    if (limit < 1 || limit > 10000) fail("captures.list limit range");
+    ok(d);
+  }
+  void captures_delete(CaptureSelector w, Done d) override {
+    if (!w.id && !w.label) fail("captures.delete with nothing named (would mean everything)");
+    if (w.id && (w.label || w.device)) fail("captures.delete with an id and a label");
+    if (w.label) label_ok(*w.label);
+    if (w.id && *w.id < 1) fail("capture id < 1");
+    ok(d);
+  }
   void label_mark(const std::string&, const std::string& l, MarkSpan s, Done d) override {
     label_ok(l);
     if (s.last_s) {

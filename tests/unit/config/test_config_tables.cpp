@@ -60,9 +60,10 @@ TEST(ConfigTables, EveryFieldHasAKey) {
   EXPECT_EQ(n["training"], field_count<TrainingConfig>());
   EXPECT_EQ(n["mqtt"], field_count<MqttConfig>());
   // ble_write_bytes is not a key: validation fills it from ble_write_hex.
+  EXPECT_EQ(n["web"], field_count<WebConfig>());
   EXPECT_EQ(n["devices"] + 1, field_count<DeviceConfig>());
-  // Config: the eleven table sections, devices, and source (not a key).
-  EXPECT_EQ(n.size(), 12u);
+  // Config: the twelve table sections, devices, and source (not a key).
+  EXPECT_EQ(n.size(), 13u);
   EXPECT_EQ(n.size() + 1, field_count<Config>());
 }
 

@@ -39,6 +39,19 @@ struct RecordingService final : Service {
   }
   void labels(Done d) override { ok("labels", d); }
   void capture_stats(Done d) override { ok("capture_stats", d); }
+  static std::string which_str(const CaptureSelector& w) {
+    std::string s;
+    if (w.id) s += " id=" + std::to_string(*w.id);
+    if (w.label) s += " label=" + *w.label;
+    if (w.device) s += " device=" + *w.device;
+    return s;
+  }
+  void captures_list(CaptureSelector w, std::int64_t limit, Done d) override {
+    ok("captures_list" + which_str(w) + " limit=" + std::to_string(limit), d);
+  }
+  void captures_delete(CaptureSelector w, Done d) override {
+    ok("captures_delete" + which_str(w), d);
+  }
   void finetune_run(std::optional<FinetuneMode> m, bool wait, Done d) override {
     ok(std::string("finetune_run ") + (m ? to_string(*m) : "default") + (wait ? " wait" : ""), d);
   }
@@ -127,46 +140,71 @@ TEST(JsonApi, VersionNumbersAreRangeCheckedNeverWrapped) {
 
 TEST(JsonApi, LabelMarkSpansAreReadWithoutOverflow) {
   run_rows({
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", 2.5}},
-       "label_mark w wave last=2.500000", ""},
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", 86400}},
-       "label_mark w wave last=86400.000000", ""},
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", 2.5}},
+       "label_mark w wave last=2.500000",
+       ""},
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", 86400}},
+       "label_mark w wave last=86400.000000",
+       ""},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 1000}, {"to_host_ns", 2000}},
-       "label_mark w wave from=1000 to=2000", ""},
+       "label_mark w wave from=1000 to=2000",
+       ""},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 0}, {"to_host_ns", kI64Max}},
-       "label_mark w wave from=0 to=9223372036854775807", ""},
+       "label_mark w wave from=0 to=9223372036854775807",
+       ""},
       // 1e300 s used to give a span of -9223372036.85 s.
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", 1e300}}, std::nullopt,
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", 1e300}},
+       std::nullopt,
        "\"last_s\" = 1e+300"},
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", 86400.5}}, std::nullopt,
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", 86400.5}},
+       std::nullopt,
        "\"last_s\""},
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", 0}}, std::nullopt,
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", 0}},
+       std::nullopt,
        "must be > 0"},
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", -3}}, std::nullopt,
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", -3}},
+       std::nullopt,
        "\"last_s\" = -3"},
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"last_s", "10"}}, std::nullopt,
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"last_s", "10"}},
+       std::nullopt,
        "\"last_s\""},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"from_host_ns", kI64Min}, {"to_host_ns", 5}},
-       std::nullopt, "\"from_host_ns\" = -9223372036854775808"},
+       std::nullopt,
+       "\"from_host_ns\" = -9223372036854775808"},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 0}, {"to_host_ns", kU64Max}},
-       std::nullopt, "\"to_host_ns\" = 18446744073709551615"},
+       std::nullopt,
+       "\"to_host_ns\" = 18446744073709551615"},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 10}, {"to_host_ns", 10}},
-       std::nullopt, "must be after"},
+       std::nullopt,
+       "must be after"},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 1.5}, {"to_host_ns", 10}},
-       std::nullopt, "\"from_host_ns\" = 1.5"},
-      {"label.mark", {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 10}}, std::nullopt,
+       std::nullopt,
+       "\"from_host_ns\" = 1.5"},
+      {"label.mark",
+       {{"device", "w"}, {"label", "wave"}, {"from_host_ns", 10}},
+       std::nullopt,
        "missing \"to_host_ns\""},
       {"label.mark",
        {{"device", "w"}, {"label", "wave"}, {"last_s", 1}, {"from_host_ns", 1}, {"to_host_ns", 2}},
-       std::nullopt, "give either"},
+       std::nullopt,
+       "give either"},
       {"label.mark", {{"device", "w"}, {"label", "wave"}}, std::nullopt, "give either"},
-      {"label.mark", {{"device", 7}, {"label", "wave"}, {"last_s", 1}}, std::nullopt,
+      {"label.mark",
+       {{"device", 7}, {"label", "wave"}, {"last_s", 1}},
+       std::nullopt,
        "\"device\" = 7"},
   });
 }
@@ -175,7 +213,10 @@ TEST(JsonApi, TypeErrorsNameTheKey) {
   run_rows({
       {"finetune.run", json::object(), "finetune_run default", ""},
       {"finetune.run", {{"mode", "head"}, {"wait", true}}, "finetune_run head wait", ""},
-      {"finetune.run", {{"wait", "yes"}}, std::nullopt, "\"wait\" = \"yes\": must be true or false"},
+      {"finetune.run",
+       {{"wait", "yes"}},
+       std::nullopt,
+       "\"wait\" = \"yes\": must be true or false"},
       {"finetune.run", {{"wait", 1}}, std::nullopt, "\"wait\""},
       {"finetune.run", {{"mode", "fast"}}, std::nullopt, "\"mode\" = \"fast\""},
       {"finetune.run", {{"mode", 3}}, std::nullopt, "\"mode\""},
@@ -190,7 +231,9 @@ TEST(JsonApi, TypeErrorsNameTheKey) {
 TEST(JsonApi, LabelsWithInvisibleOrControlCharactersAreRefusedWithTheCodePoint) {
   run_rows({
       {"label.start", {{"device", "w"}, {"label", "wave-2_b.c"}}, "label_start w wave-2_b.c", ""},
-      {"label.start", {{"device", "w"}, {"label", "Händewaschen"}}, "label_start w Händewaschen",
+      {"label.start",
+       {{"device", "w"}, {"label", "Händewaschen"}},
+       "label_start w Händewaschen",
        ""},
       {"label.start", {{"device", "w"}, {"label", "手を振る"}}, "label_start w 手を振る", ""},
       {"label.start", {{"device", "w"}, {"label", "wave 👋"}}, "label_start w wave 👋", ""},
@@ -204,10 +247,14 @@ TEST(JsonApi, LabelsWithInvisibleOrControlCharactersAreRefusedWithTheCodePoint) 
       {"label.start", {{"device", "w"}, {"label", "a\uE000b"}}, std::nullopt, "U+E000"},
       {"label.start", {{"device", "w"}, {"label", "tab\there"}}, std::nullopt, "U+0009"},
       {"label.start", {{"device", "w"}, {"label", "del\x7f"}}, std::nullopt, "U+007F"},
-      {"label.mark", {{"device", "w"}, {"label", "x\u202Ey"}, {"last_s", 1}}, std::nullopt,
+      {"label.mark",
+       {{"device", "w"}, {"label", "x\u202Ey"}, {"last_s", 1}},
+       std::nullopt,
        "U+202E"},
       {"label.start", {{"device", "w"}, {"label", ""}}, std::nullopt, "1..64 bytes"},
-      {"label.start", {{"device", "w"}, {"label", std::string(65, 'a')}}, std::nullopt,
+      {"label.start",
+       {{"device", "w"}, {"label", std::string(65, 'a')}},
+       std::nullopt,
        "1..64 bytes"},
   });
 }
@@ -215,7 +262,7 @@ TEST(JsonApi, LabelsWithInvisibleOrControlCharactersAreRefusedWithTheCodePoint) 
 TEST(JsonApi, InvalidUtf8LabelsAreRefused) {
   // nlohmann::json stores the bytes as given; the label check decodes them.
   for (const std::string& bad : {std::string("a\xC0\xAF"), std::string("\xED\xA0\x80"),
-                                std::string("\xF8\x88\x80\x80\x80"), std::string("ab\xE2\x82")}) {
+                                 std::string("\xF8\x88\x80\x80\x80"), std::string("ab\xE2\x82")}) {
     EXPECT_THROW(check_label(bad), ServiceError) << bad;
   }
   try {
@@ -227,11 +274,34 @@ TEST(JsonApi, InvalidUtf8LabelsAreRefused) {
   }
 }
 
+TEST(JsonApi, CaptureSelectorsNeverMeanEverythingByOmission) {
+  run_rows({
+      {"captures.list", json::object(), "captures_list limit=200", ""},
+      {"captures.list", {{"label", "wave"}, {"limit", 5}}, "captures_list label=wave limit=5", ""},
+      {"captures.list", {{"limit", 0}}, std::nullopt, "\"limit\" = 0"},
+      {"captures.list", {{"limit", 10001}}, std::nullopt, "\"limit\" = 10001"},
+      {"captures.delete", {{"id", 7}}, "captures_delete id=7", ""},
+      {"captures.delete",
+       {{"label", "wave"}, {"device", "w"}},
+       "captures_delete label=wave device=w",
+       ""},
+      // Nothing named: refused, never "delete all".
+      {"captures.delete", json::object(), std::nullopt, "give \"id\""},
+      {"captures.delete", {{"device", "w"}}, std::nullopt, "give \"id\""},
+      {"captures.delete", {{"id", 7}, {"label", "wave"}}, std::nullopt, "\"id\" alone"},
+      {"captures.delete", {{"id", 0}}, std::nullopt, "\"id\" = 0"},
+      {"captures.delete", {{"id", -3}}, std::nullopt, "\"id\" = -3"},
+      {"captures.delete", {{"id", "7"}}, std::nullopt, "must be an integer"},
+      {"captures.delete", {{"label", "a\u202eb"}}, std::nullopt, "U+202E"},
+  });
+}
+
 TEST(JsonApi, EveryMethodIsListedAndParamsMustBeAnObject) {
   const auto m = json_methods();
-  for (const char* name : {"status", "devices.list", "config.reload", "label.start", "label.stop",
-                           "label.mark", "labels.list", "captures.stats", "finetune.run",
-                           "finetune.status", "models.list", "models.activate", "models.rollback"}) {
+  for (const char* name :
+       {"status", "devices.list", "config.reload", "label.start", "label.stop", "label.mark",
+        "labels.list", "captures.stats", "captures.list", "captures.delete", "finetune.run",
+        "finetune.status", "models.list", "models.activate", "models.rollback"}) {
     EXPECT_TRUE(is_method(name)) << name;
     EXPECT_NE(std::find(m.begin(), m.end(), name), m.end()) << name;
   }
