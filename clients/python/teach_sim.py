@@ -112,6 +112,14 @@ def main():
     print(f"   {res['decision'].upper()}: version {res['candidate_version']}, validation macro-F1 "
           f"{m['val_macro_f1']:.3f} vs live {m['live_val_macro_f1']:.3f}, {m['train_windows']} train / "
           f"{m['val_windows']} val windows, {m['epochs_run']} epochs, {time.monotonic() - t:.1f} s", flush=True)
+    cal = m.get("calibration")
+    if cal:  # per-class post-processing chosen on the validation captures (docs/events.md)
+        print(f"   calibration ({cal['rule']}): validation event F1 {cal['before']['event_f1']:.3f} -> "
+              f"{cal['after']['event_f1']:.3f}", flush=True)
+        for label, c in sorted(cal["classes"].items()):
+            print(f"     {label:7s} F1 {c['before_f1']:.2f} -> {c['after_f1']:.2f}: onset {c['onset_threshold']}, "
+                  f"release {c['release_threshold']}, smoothing {c['smoothing_windows']}, "
+                  f"min {c['min_duration_ms']} ms", flush=True)
 
     print(f"== evaluating for {args.evaluate:.0f} s: gesture events vs. what the devices really did", flush=True)
     while sub.poll(0):  # drop what queued during training

@@ -87,6 +87,12 @@ struct EventsConfig {
   int refractory_ms = 500;         ///< after a gesture ends, the same label cannot start again
   std::string null_label = "null";
   bool publish_scores = false;  ///< per-window score messages
+  /// Use the live model's per-class calibration (src/events/calibration.h) for the keys the
+  /// file does not set.
+  bool calibrated = true;
+  /// Not a key: the [events] keys the file sets explicitly (filled by the loader), which win
+  /// over a model's calibration. Empty for a config built in code.
+  std::vector<std::string> explicit_keys{};
 
   bool operator==(const EventsConfig&) const = default;
 };
@@ -188,12 +194,6 @@ struct MqttConfig {
   bool operator==(const MqttConfig&) const = default;
 };
 
-struct DeviceConfig {
-  std::string id;  ///< unique, [A-Za-z0-9_.-]{1,64}
-  AdapterKind adapter = AdapterKind::kSim;
-  CodecKind codec = CodecKind::kNone;
-  double rate_hz = 100.0;  ///< nominal rate of the device, > 0
-  QuatOrder quat_order = QuatOrder::kWxyz;
 /// The web console (src/web, docs/web.md): the service API, live signals and events over HTTP.
 /// Every key needs a restart.
 struct WebConfig {
@@ -208,6 +208,12 @@ struct WebConfig {
   bool operator==(const WebConfig&) const = default;
 };
 
+struct DeviceConfig {
+  std::string id;  ///< unique, [A-Za-z0-9_.-]{1,64}
+  AdapterKind adapter = AdapterKind::kSim;
+  CodecKind codec = CodecKind::kNone;
+  double rate_hz = 100.0;  ///< nominal rate of the device, > 0
+  QuatOrder quat_order = QuatOrder::kWxyz;
   AccUnit acc_unit = AccUnit::kMps2;
   GyroUnit gyro_unit = GyroUnit::kRadPerSec;
   GyroSource gyro_source = GyroSource::kAuto;
@@ -279,13 +285,13 @@ struct Config {
   CaptureConfig capture;
   TrainingConfig training;
   MqttConfig mqtt;
+  WebConfig web;
   std::vector<DeviceConfig> devices;
   std::filesystem::path source;  ///< the file it came from (empty for strings)
 
   /// Index of the device with this id, or nullopt.
   [[nodiscard]] std::optional<std::size_t> device_index(const std::string& id) const;
   bool operator==(const Config&) const = default;
-  WebConfig web;
 };
 
 /// Largest config file load_config() reads.

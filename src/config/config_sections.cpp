@@ -179,8 +179,15 @@ const Section<EventsConfig>& events_section() {
                   c.fail(quote(v), "must be one of model.labels");
               }),
               key("publish_scores", &S::publish_scores, kLive),
+              key("calibrated", &S::calibrated, kLive),
           },
-      .restart_by_key = true};
+      .restart_by_key = true,
+      // Which keys the file sets: they win over a model's calibration (calibration.h).
+      .after_parse = [](S& e, const toml::table& t) {
+        e.explicit_keys.clear();
+        for (const auto& [name, value] : t) e.explicit_keys.emplace_back(name.str());
+        std::sort(e.explicit_keys.begin(), e.explicit_keys.end());
+      }};
   return sec;
 }
 
@@ -416,7 +423,6 @@ const Section<MqttConfig>& mqtt_section() {
   return sec;
 }
 
-}  // namespace primus::config_detail
 namespace {
 
 /// A web.token: 16..256 printable ASCII characters without spaces, quotes, ';' or ',' (it travels
@@ -470,3 +476,4 @@ const Section<WebConfig>& web_section() {
   return sec;
 }
 
+}  // namespace primus::config_detail

@@ -227,6 +227,23 @@ std::string fmt_finetune_status(const json& r) {
   return s;
 }
 
+/// Event F1 on the validation captures: "before->after" when the version was calibrated.
+std::string event_f1_text(const json& m) {
+  const json& cal = sub(m, "calibration");
+  if (field(cal, "before") && field(cal, "after"))
+    return f3(num(sub(cal, "before"), "event_f1")) + "->" + f3(num(sub(cal, "after"), "event_f1"));
+  const json* f = field(m, "val_event_f1");
+  return f != nullptr && f->is_number() ? f3(f->get<double>()) : "-";
+}
+
+/// False events per hour of null on the validation captures, "before->after" when calibrated.
+std::string false_per_hour_text(const json& m) {
+  const json& cal = sub(m, "calibration");
+  if (!field(cal, "before") || !field(cal, "after")) return "-";
+  return fmt::format("{:.1f}->{:.1f}", num(sub(cal, "before"), "false_per_hour_null"),
+                     num(sub(cal, "after"), "false_per_hour_null"));
+}
+
 std::string fmt_models(const json& r) {
   const std::string active = text(r, "active", "");
   std::vector<std::vector<std::string>> rows;
@@ -238,11 +255,25 @@ std::string fmt_models(const json& r) {
                     text(v, "parent"), wall_time(integer(v, "created_wall_ns")),
                     labels && labels->is_array() ? std::to_string(labels->size())
                                                  : (labels ? dump(*labels) : "-"),
-                    field(m, "val_macro_f1") ? f3(num(m, "val_macro_f1")) : "-"});
+                    field(m, "val_macro_f1") ? f3(num(m, "val_macro_f1")) : "-", event_f1_text(m),
+                    false_per_hour_text(m)});
   }
   if (rows.empty()) return "no model versions";
-  std::string t = table({"", "VERSION", "STATUS", "MODE", "PARENT", "CREATED", "LABELS", "VAL_F1"},
-                        {false, true, false, false, true, false, true, true}, rows);
+  std::string t = table({"", "VERSION", "STATUS", "MODE", "PARENT", "CREATED", "LABELS", "VAL_F1",
+                         "EVENT_F1", "FALSE/H"},
+                        {false, true, false, false, true, false, true, true, true, true}, rows);
+  // Per class, the calibration's before -> after for each version that has one.
+  for (const auto& v : list(r, "versions")) {
+    const json& cal = sub(sub(v, "metrics"), "calibration");
+    const json* classes = field(cal, "classes");
+    if (classes == nullptr || !classes->is_object() || classes->empty()) continue;
+    t += "version " + text(v, "version") + " calibration (" + text(cal, "rule", "") + "):\n";
+    for (const auto& [label, c] : classes->items())
+      t += fmt::format("  {:<12} F1 {} -> {}  onset {} release {} smoothing {} min {} ms\n", label,
+                       f3(num(c, "before_f1")), f3(num(c, "after_f1")), text(c, "onset_threshold"),
+                       text(c, "release_threshold"), text(c, "smoothing_windows"),
+                       text(c, "min_duration_ms"));
+  }
   t.pop_back();
   return t;
 }
@@ -267,6 +298,9 @@ std::string format_result(const std::string& method, const json& r, std::int64_t
     if (method == "label.stop" || method == "label.mark") return fmt_capture(r);
     if (method == "labels.list") return fmt_labels(r);
     if (method == "captures.stats") return fmt_capture_stats(r);
+    if (method == "captures.list") return fmt_captures_list(r);
+    if (method == "captures.delete")
+      return fmt::format("{} capture(s) deleted", text(r, "deleted"));
     if (method == "finetune.run") return fmt_finetune_run(r);
     if (method == "finetune.status") return fmt_finetune_status(r);
     if (method == "models.list") return fmt_models(r);
@@ -278,6 +312,3 @@ std::string format_result(const std::string& method, const json& r, std::int64_t
 }
 
 }  // namespace primus::ctl
-    if (method == "captures.list") return fmt_captures_list(r);
-    if (method == "captures.delete")
-      return fmt::format("{} capture(s) deleted", text(r, "deleted"));

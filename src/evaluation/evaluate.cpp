@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "src/dataio/stream.h"
+#include "src/events/calibrate.h"
 #include "src/events/post_processor.h"
 #include "src/model/classifier.h"
 #include "src/training/dataset.h"
@@ -42,47 +43,42 @@ std::optional<std::string> window_truth(const std::vector<TruthSegment>& segs, s
   return std::nullopt;
 }
 
-/// Windows in, batched through the model, through one post-processor, events out.
+/// Windows in, batched through the model, scores out: the trace the post-processor replays
+/// (src/events/calibrate.h). A window that does not follow its predecessor by one hop, and each
+/// new stream, gets a window seq jump, which closes a gesture in progress as the daemon does.
 class Scorer {
  public:
   Scorer(const ScoringModel& m, const Config& cfg, int batch)
       : model_(m),
         cfg_(cfg),
         batch_(std::max(1, batch)),
-        labels_(m.labels),
-        pp_("eval", labels_, cfg.events),
-        hop_ns_(static_cast<std::int64_t>(1e9 * cfg.window.hop / cfg.window.rate_hz)) {}
+        hop_ns_(static_cast<std::int64_t>(1e9 * cfg.window.hop / cfg.window.rate_hz)) {
+    trace.labels = m.labels;
+    trace.model_version = m.version;
+  }
 
-  /// Windows must come in time order; `segs` are the truth for window figures.
+  /// Windows must come in time order.
   void add(Window&& w) {
     pending_.push_back(std::move(w));
     if (static_cast<int>(pending_.size()) >= batch_) run();
   }
-  void finish() {
-    run();
-    if (have_prev_) emit(pp_.flush(), prev_ready_ns_);
-    have_prev_ = false;
-  }
-  /// A new independent stream follows (flushes the gesture in progress).
+  void finish() { run(); }
+  /// A new independent stream follows.
   void boundary() {
     run();
-    if (have_prev_) emit(pp_.flush(), prev_ready_ns_);
     have_prev_ = false;
     seq_ += 2;
   }
 
-  std::vector<Window> scored_windows;  ///< data cleared; times kept
-  std::vector<int> predicted;          ///< per scored window, index into labels()
-  std::vector<events::GestureEvent> events;
-  std::vector<std::int64_t> first_message_ns;
-  [[nodiscard]] const std::vector<std::string>& labels() const { return labels_; }
+  events::ScoreTrace trace;
+  std::vector<int> predicted;  ///< per scored window, index into the labels
 
  private:
   void run() {
     if (pending_.empty()) return;
     const int n = static_cast<int>(pending_.size());
     const int len = cfg_.window.length;
-    const auto k = static_cast<std::size_t>(labels_.size());
+    const auto k = static_cast<std::size_t>(trace.labels.size());
     x_.resize(static_cast<std::size_t>(n) * kChannels * static_cast<std::size_t>(len));
     for (int i = 0; i < n; ++i)
       std::copy(pending_[static_cast<std::size_t>(i)].data.begin(),
@@ -91,88 +87,74 @@ class Scorer {
     probs_.resize(static_cast<std::size_t>(n) * k);
     model_.predict(x_.data(), n, len, probs_.data());
     for (int i = 0; i < n; ++i) {
-      auto& w = pending_[static_cast<std::size_t>(i)];
+      const auto& w = pending_[static_cast<std::size_t>(i)];
       const float* p = probs_.data() + static_cast<std::size_t>(i) * k;
       predicted.push_back(static_cast<int>(std::max_element(p, p + k) - p));
       const bool contiguous =
           have_prev_ && w.t_start_host_ns - prev_start_ns_ <= hop_ns_ + hop_ns_ / 2;
-      if (have_prev_ && !contiguous) {
-        emit(pp_.flush(), prev_ready_ns_);
-        seq_ += 2;
-      } else {
-        ++seq_;
-      }
-      emit(pp_.update(seq_, p, {w.t_start_host_ns, w.t_start_device_us},
-                      {w.t_end_host_ns, w.t_end_device_us}, model_.version),
-           w.t_ready_ns);
-      if (auto st = pp_.take_started()) start_ns_[st->seq] = w.t_ready_ns;
+      seq_ += have_prev_ && !contiguous ? 2 : 1;
+      trace.windows.push_back({seq_,
+                               {w.t_start_host_ns, w.t_start_device_us},
+                               {w.t_end_host_ns, w.t_end_device_us},
+                               w.t_ready_ns});
+      trace.scores.insert(trace.scores.end(), p, p + k);
       have_prev_ = true;
       prev_start_ns_ = w.t_start_host_ns;
-      prev_ready_ns_ = w.t_ready_ns;
-      w.data.clear();
-      w.data.shrink_to_fit();
-      scored_windows.push_back(std::move(w));
     }
     pending_.clear();
-  }
-  /// An end message: its first message was the start message (when it had one).
-  void emit(std::optional<events::GestureEvent> e, std::int64_t t_ns) {
-    if (!e) return;
-    const auto it = start_ns_.find(e->seq);
-    first_message_ns.push_back(it != start_ns_.end() ? it->second : t_ns);
-    if (it != start_ns_.end()) start_ns_.erase(it);
-    events.push_back(std::move(*e));
   }
 
   const ScoringModel& model_;
   const Config& cfg_;
   int batch_;
-  std::vector<std::string> labels_;
-  events::PostProcessor pp_;
   std::int64_t hop_ns_;
   std::vector<Window> pending_;
   std::vector<float> x_, probs_;
   bool have_prev_ = false;
-  std::int64_t prev_start_ns_ = 0, prev_ready_ns_ = 0;
+  std::int64_t prev_start_ns_ = 0;
   std::uint64_t seq_ = 0;
-  std::map<std::uint64_t, std::int64_t> start_ns_;  ///< event seq -> its start message's time
 };
 
-/// Window and event figures from a scorer's output and the truth.
-EvaluateReport summarise(const Scorer& sc, const std::vector<TruthSegment>& segs,
-                         std::int64_t duration_ns, std::int64_t t0_ns, const Config& cfg,
+/// Window figures from the trace, event figures from replaying it, against the truth.
+EvaluateReport summarise(events::ScoreTrace trace, const std::vector<int>& predicted,
+                         std::int64_t t0_ns, const Config& cfg,
+                         std::shared_ptr<const events::Calibration> calibration,
                          const dataio::MatchOptions& match) {
   EvaluateReport r;
   r.events_cfg = cfg.events;
-  r.classes = sc.labels();
+  r.classes = trace.labels;
   const std::string& null_label = cfg.events.null_label;
   std::vector<int> truth, pred;
-  for (std::size_t i = 0; i < sc.scored_windows.size(); ++i) {
-    const auto& w = sc.scored_windows[i];
+  for (std::size_t i = 0; i < trace.windows.size(); ++i) {
+    const auto& w = trace.windows[i];
     ++r.windows_total;
-    const auto t = window_truth(segs, w.t_start_host_ns, w.t_end_host_ns);
+    const auto t = window_truth(trace.segments, w.start.t_host_ns, w.end.t_host_ns);
     if (!t) {
       ++r.windows_ambiguous;
       continue;
     }
     truth.push_back(class_index(r.classes, t->empty() ? null_label : *t));
-    pred.push_back(sc.predicted[i]);
+    pred.push_back(predicted[i]);
   }
   r.windows = training::classification_metrics(truth, pred, r.classes.size());
+  const auto rep = events::replay(trace, cfg.events, calibration);
   std::vector<dataio::ScoredEvent> evs;
-  for (std::size_t i = 0; i < sc.events.size(); ++i) {
-    const auto& e = sc.events[i];
-    evs.push_back({e.label, e.onset.t_host_ns, e.offset.t_host_ns, sc.first_message_ns[i]});
+  for (std::size_t i = 0; i < rep.events.size(); ++i) {
+    const auto& e = rep.events[i];
+    evs.push_back({e.label, e.onset.t_host_ns, e.offset.t_host_ns, rep.first_message_ns[i]});
   }
-  r.events = dataio::match_events(segs, evs, duration_ns, match);
-  for (std::size_t i = 0; i < sc.events.size(); ++i) {
-    const auto& e = sc.events[i];
+  r.events = dataio::match_events(trace.segments, evs, trace.duration_ns, match);
+  for (std::size_t i = 0; i < rep.events.size(); ++i) {
+    const auto& e = rep.events[i];
     r.event_rows.push_back({e.label, static_cast<double>(e.onset.t_host_ns - t0_ns) / 1e9,
                             static_cast<double>(e.offset.t_host_ns - t0_ns) / 1e9,
-                            static_cast<double>(sc.first_message_ns[i] - t0_ns) / 1e9, e.confidence,
-                            r.events.outcomes[i]});
+                            static_cast<double>(rep.first_message_ns[i] - t0_ns) / 1e9,
+                            e.confidence, r.events.outcomes[i]});
   }
-  r.data_seconds = static_cast<double>(duration_ns) / 1e9;
+  r.data_seconds = static_cast<double>(trace.duration_ns) / 1e9;
+  r.calibration = calibration;
+  r.class_params = events::resolve_class_params(cfg.events, trace.labels, calibration.get());
+  r.trace = std::move(trace);
   return r;
 }
 
@@ -190,10 +172,15 @@ void check_model(const ScoringModel& info, const Config& cfg) {
 
 ScoringModel scoring_model(model::Classifier& m) {
   const auto& info = m.info();
-  return {info.labels, info.version, info.window_length, info.rate_hz,
-          [&m](const float* x, int batch, int length, float* probs) {
-            m.predict(x, batch, length, probs);
-          }};
+  return {
+      info.labels,
+      info.version,
+      info.window_length,
+      info.rate_hz,
+      [&m](const float* x, int batch, int length, float* probs) {
+        m.predict(x, batch, length, probs);
+      },
+      info.calibration ? std::make_shared<const events::Calibration>(*info.calibration) : nullptr};
 }
 
 EvaluateReport evaluate_recording(model::Classifier& model, const EvaluateOptions& opt) {
@@ -213,11 +200,11 @@ EvaluateReport evaluate_recording(const ScoringModel& model, const EvaluateOptio
   const auto stream =
       dataio::run_signal_path(rec, opt.cfg.window, [&](Window&& w) { sc.add(std::move(w)); });
   sc.finish();
-  std::vector<TruthSegment> segs;
   for (const auto& g : dataio::find_segments(stream))
-    if (!g.label.empty()) segs.push_back({g.label, g.t_start_ns, g.t_end_ns});
+    if (!g.label.empty()) sc.trace.segments.push_back({g.label, g.t_start_ns, g.t_end_ns});
+  sc.trace.duration_ns = stream.duration_ns;
   const std::int64_t t0 = stream.frames.empty() ? 0 : stream.frames.front().t_host_ns;
-  auto r = summarise(sc, segs, stream.duration_ns, t0, opt.cfg, opt.match);
+  auto r = summarise(std::move(sc.trace), sc.predicted, t0, opt.cfg, model.calibration, opt.match);
   r.source = opt.dev.path;
   r.model_version = model.version;
   return r;
@@ -228,7 +215,7 @@ EvaluateReport evaluate_captures(const ScoringModel& model,
                                  const dataio::MatchOptions& match) {
   check_model(model, cfg);
   Scorer sc(model, cfg, 64);
-  std::vector<TruthSegment> segs;
+  auto& segs = sc.trace.segments;
   std::int64_t duration = 0;
   const int L = cfg.window.length;
   const double period_ns = 1e9 / cfg.window.rate_hz;
@@ -260,11 +247,32 @@ EvaluateReport evaluate_captures(const ScoringModel& model,
     base = t_of(n - 1) + static_cast<std::int64_t>(10.0 * L * period_ns);
   }
   sc.finish();
-  auto r = summarise(sc, segs, duration, dataio::kHostBaseNs, cfg, match);
+  sc.trace.duration_ns = duration;
+  auto r = summarise(std::move(sc.trace), sc.predicted, dataio::kHostBaseNs, cfg, model.calibration,
+                     match);
   r.source = std::to_string(caps.size()) + " captures";
   r.model_version = model.version;
   return r;
 }
+
+namespace {
+
+/// label -> effective parameters, for the classes whose parameters differ from the config's.
+nlohmann::json class_params_json(const EvaluateReport& r) {
+  nlohmann::json out = nlohmann::json::object();
+  const auto base = events::config_params(r.events_cfg);
+  for (std::size_t i = 0; i < r.class_params.size() && i < r.classes.size(); ++i) {
+    const auto& p = r.class_params[i];
+    if (p == base) continue;
+    out[r.classes[i]] = {{"onset_threshold", p.onset_threshold},
+                         {"release_threshold", p.release_threshold},
+                         {"smoothing_windows", p.smoothing_windows},
+                         {"min_duration_ms", p.min_duration_ms}};
+  }
+  return out;
+}
+
+}  // namespace
 
 nlohmann::json to_json(const EvaluateReport& r) {
   nlohmann::json rows = nlohmann::json::array();
@@ -292,7 +300,9 @@ nlohmann::json to_json(const EvaluateReport& r) {
             {"smoothing_windows", ec.smoothing_windows},
             {"margin", ec.margin},
             {"min_duration_ms", ec.min_duration_ms},
-            {"refractory_ms", ec.refractory_ms}}}};
+            {"refractory_ms", ec.refractory_ms},
+            {"calibrated", ec.calibrated && r.calibration != nullptr}}},
+          {"class_params", class_params_json(r)}};
 }
 
 std::string to_text(const EvaluateReport& r) {
@@ -326,6 +336,19 @@ std::string to_text(const EvaluateReport& r) {
       "  latency to the first message: from segment start p50 {:.2f} s p95 {:.2f} s; from "
       "segment end p50 {:.2f} s p95 {:.2f} s\n",
       e.from_start.p50_s, e.from_start.p95_s, e.from_end.p50_s, e.from_end.p95_s);
+  const auto base = events::config_params(r.events_cfg);
+  std::string params;
+  for (std::size_t i = 0; i < r.class_params.size() && i < r.classes.size(); ++i) {
+    const auto& p = r.class_params[i];
+    if (p == base) continue;
+    params += fmt::format("  {:<{}} onset {:.2f} release {:.3f} smoothing {} min {} ms\n",
+                          r.classes[i], width, p.onset_threshold, p.release_threshold,
+                          p.smoothing_windows, p.min_duration_ms);
+  }
+  if (!params.empty())
+    out += "\npost-processing per class (the model's calibration" +
+           (r.calibration && !r.calibration->rule.empty() ? ": " + r.calibration->rule : "") +
+           "):\n" + params;
   out += fmt::format("\n{:<{}} {:>8} {:>8} {:>6} {:>9} {:>6} {:>6} {:>6}\n", "class", width,
                      "segments", "detected", "false", "fragments", "P", "R", "F1");
   for (const auto& [label, c] : e.per_class)

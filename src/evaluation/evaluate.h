@@ -16,9 +16,14 @@
 // labelled span the one segment, windows every hop samples): what the fine-tune reports as the
 // candidate's event F1 on the validation captures.
 //
+// The model is run once per window (a score trace, src/events/calibrate.h); the post-processor
+// then replays the trace with [events] and the model's calibration (when it has one and
+// events.calibrated is on; keys the config file sets win).
+//
 // Threads: each call uses `model` on the calling thread only (Classifier's contract).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -27,6 +32,7 @@
 #include "src/config/config.h"
 #include "src/dataio/event_match.h"
 #include "src/dataio/recording.h"
+#include "src/events/calibrate.h"
 #include "src/training/metrics.h"
 
 namespace primus::model {
@@ -63,6 +69,13 @@ struct EvaluateReport {
   std::vector<EventRow> event_rows;
   double data_seconds = 0;  ///< duration of the recording's frames
   EventsConfig events_cfg;  ///< the post-processor settings used
+  /// The model's calibration (null: none), and each class's parameters in effect under the
+  /// precedence of src/events/calibration.h (classes order, model labels only).
+  std::shared_ptr<const events::Calibration> calibration;
+  std::vector<events::ClassParams> class_params;
+  /// Every window's scores and the truth: replay it with other settings without the model
+  /// (events::replay_report, events::calibrate).
+  events::ScoreTrace trace;
 };
 
 /// What evaluation needs of a model: its classes, window shape and a batched predict
@@ -73,6 +86,7 @@ struct ScoringModel {
   int window_length = 250;
   double rate_hz = 50.0;
   std::function<void(const float* x, int batch, int length, float* probs)> predict;
+  std::shared_ptr<const events::Calibration> calibration{};  ///< the model's, or null
 };
 /// Wraps a Classifier (which must outlive the result).
 [[nodiscard]] ScoringModel scoring_model(model::Classifier& m);

@@ -109,7 +109,8 @@ void EventsStage::rebuild(const std::shared_ptr<const ModelTag>& tag) {
   for (const auto& p : processors_) add_counts(retired_, p.stats());
   processors_.clear();
   processors_.reserve(ids_.size());
-  for (const auto& id : ids_) processors_.emplace_back(id, tag->labels, live_cfg_);
+  for (const auto& id : ids_)
+    processors_.emplace_back(id, tag->labels, live_cfg_, tag->calibration);
   tag_ = tag;
 }
 
@@ -135,8 +136,8 @@ void EventsStage::process(const ScoredBatch& b, bool scores_on) {
     const float* p = b.scores.data() + k * C;
     auto& pp = processors_[w.device];
     auto e = pp.update(w.seq, p, w.start, w.end, b.model->version);
-    if (scores_on) {
     if (score_tap_) score_tap_(w.device, *b.model, p, w);
+    if (scores_on) {
       ScoreMessage m{ids_[w.device],  w.seq,       w.start,
                      w.end,           pp.labels(), std::vector<float>(p, p + C),
                      b.model->version};

@@ -13,7 +13,8 @@
 //
 // Model swaps: each batch names the model that scored it (ModelTag). When the tag changes, the
 // stage closes every gesture in progress (published with the old model's version) and rebuilds its
-// post-processors for the new labels, in stream order, so no event mixes two models.
+// post-processors for the new labels and the new model's calibration, in stream order, so no
+// event mixes two models.
 //
 // Threads: push()/set_config()/stats()/histograms() from any thread; start()/stop() from the
 // owner's thread. `emit` runs on the events thread and must not block (Publisher::publish).
@@ -39,6 +40,9 @@ namespace primus::events {
 struct ModelTag {
   std::string version;
   std::vector<std::string> labels;
+  /// The model's per-class calibration, or null; the post-processors built for this model use
+  /// it under the precedence of src/events/calibration.h.
+  std::shared_ptr<const Calibration> calibration{};
 };
 
 /// One window's identity and times, without its samples.
@@ -90,16 +94,16 @@ class EventsStage {
 
   /// Hand over a scored batch. False (and counted) when the queue is full or the stage stopped.
   bool push(ScoredBatch&& batch);
-  /// Change post-processing live (SIGHUP); applied before the next batch.
-  void set_config(const EventsConfig& cfg);
-
-  [[nodiscard]] EventsStats stats() const;
   /// A reader of every scored window (the web console's live scores), called on the events
   /// thread with the window's device index, the model's labels and its row of scores (valid
   /// during the call only); it must not block. Set before start().
   using ScoreTap = std::function<void(std::uint32_t device, const ModelTag& model,
                                       const float* scores, const ScoredWindow& window)>;
   void set_score_tap(ScoreTap tap) { score_tap_ = std::move(tap); }
+  /// Change post-processing live (SIGHUP); applied before the next batch.
+  void set_config(const EventsConfig& cfg);
+
+  [[nodiscard]] EventsStats stats() const;
   /// Window complete -> messages handed to the bus, seconds (for /metrics).
   [[nodiscard]] const Histogram& latency_histogram() const { return latency_s_; }
 
@@ -113,11 +117,11 @@ class EventsStage {
   const std::vector<std::string> ids_;
   const std::size_t capacity_;
   Emit emit_;
+  ScoreTap score_tap_;
   const TimeSource& clock_;
   std::thread thread_;
 
   // Owned by the events thread.
-  ScoreTap score_tap_;
   std::vector<PostProcessor> processors_;
   std::shared_ptr<const ModelTag> tag_;
   EventsConfig live_cfg_;

@@ -5,8 +5,12 @@
 namespace primus::events {
 
 PostProcessor::PostProcessor(std::string device, std::vector<std::string> labels,
-                             const EventsConfig& cfg)
-    : device_(std::move(device)), labels_(std::move(labels)), n_(labels_.size()) {
+                             const EventsConfig& cfg,
+                             std::shared_ptr<const Calibration> calibration)
+    : device_(std::move(device)),
+      labels_(std::move(labels)),
+      calibration_(std::move(calibration)),
+      n_(labels_.size()) {
   auto it = std::find(labels_.begin(), labels_.end(), cfg.null_label);
   null_index_ = it == labels_.end() ? -1 : static_cast<int>(it - labels_.begin());
   smoothed_.assign(n_, 0.0f);
@@ -15,8 +19,10 @@ PostProcessor::PostProcessor(std::string device, std::vector<std::string> labels
 }
 
 void PostProcessor::set_config(const EventsConfig& cfg) {
-  const auto k = static_cast<std::size_t>(std::max(cfg.smoothing_windows, 1));
   cfg_ = cfg;
+  params_ = resolve_class_params(cfg_, labels_, calibration_.get());
+  std::size_t k = 1;
+  for (const auto& p : params_) k = std::max(k, static_cast<std::size_t>(p.smoothing_windows));
   if (k != k_ || history_.empty()) {
     k_ = k;
     history_.assign(k_ * n_, 0.0f);
@@ -45,16 +51,18 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
   have_prev_ = true;
   prev_seq_ = window_seq;
 
-  // Moving average over the last k windows (fewer while the history fills).
+  // Each class's moving average over its last k windows (fewer while the history fills). The
+  // newest row is at pos_ - 1; rows are summed newest first.
   std::copy(scores, scores + n_, history_.begin() + static_cast<std::ptrdiff_t>(pos_ * n_));
+  const std::size_t newest = pos_;
   pos_ = (pos_ + 1) % k_;
   filled_ = std::min(filled_ + 1, k_);
-  std::fill(smoothed_.begin(), smoothed_.end(), 0.0f);
-  for (std::size_t r = 0; r < filled_; ++r) {
-    const float* row = history_.data() + r * n_;
-    for (std::size_t c = 0; c < n_; ++c) smoothed_[c] += row[c];
+  for (std::size_t c = 0; c < n_; ++c) {
+    const std::size_t k = std::min(filled_, static_cast<std::size_t>(params_[c].smoothing_windows));
+    float sum = 0.0f;
+    for (std::size_t r = 0; r < k; ++r) sum += history_[((newest + k_ - r) % k_) * n_ + c];
+    smoothed_[c] = sum / static_cast<float>(k);
   }
-  for (auto& v : smoothed_) v /= static_cast<float>(filled_);
 
   int best = 0;
   for (std::size_t c = 1; c < n_; ++c)
@@ -65,7 +73,7 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
 
   // Would `best` start a gesture now?
   bool starts = false;
-  if (best != null_index_ && smoothed_[best] >= cfg_.onset_threshold) {
+  if (best != null_index_ && smoothed_[best] >= params_[best].onset_threshold) {
     if (smoothed_[best] - second < cfg_.margin) {
       ++stats_.rejected_ambiguous;
     } else if (end.t_host_ns < refractory_until_ns_[best]) {
@@ -76,7 +84,7 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
   }
 
   if (active_ >= 0) {
-    const bool released = smoothed_[active_] < cfg_.release_threshold;
+    const bool released = smoothed_[active_] < params_[active_].release_threshold;
     const bool taken_over = starts && best != active_;
     if (released || taken_over) {
       auto e = end_gesture();
@@ -108,7 +116,7 @@ std::optional<GestureEvent> PostProcessor::update(std::uint64_t window_seq, cons
 void PostProcessor::maybe_announce() {
   if (announced_ || active_ < 0) return;
   const std::int64_t duration_ns = current_.offset.t_host_ns - current_.onset.t_host_ns;
-  if (duration_ns < static_cast<std::int64_t>(cfg_.min_duration_ms) * 1'000'000) return;
+  if (duration_ns < static_cast<std::int64_t>(params_[active_].min_duration_ms) * 1'000'000) return;
   announced_ = true;
   current_.seq = next_event_seq_++;
   GestureEvent s = current_;

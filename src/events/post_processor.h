@@ -2,7 +2,8 @@
 // Turns one device's stream of per-window class scores into gesture events.
 //
 // Per window (in window order):
-//  1. smoothing: each class's score is averaged over the last `smoothing_windows` windows;
+//  1. smoothing: each class's score is averaged over that class's last `smoothing_windows`
+//     windows;
 //  2. idle -> active: the best smoothed class starts a gesture when it is not the null class, its
 //     smoothed score is >= onset_threshold, it beats the runner-up by >= margin (otherwise the
 //     window is "rejected": ambiguous), and the class is not in its refractory time;
@@ -15,16 +16,24 @@
 // A window that does not follow its predecessor (window seq not previous + 1: device reset,
 // overload drops or a gap) closes the gesture in progress and clears the smoothing history.
 //
+// Per class: onset_threshold, release_threshold, smoothing_windows and min_duration_ms may differ
+// between classes: a model's calibration (src/events/calibration.h) under the precedence of
+// resolve_class_params() (keys set in the config file win). The rules above then read "the
+// class's" value: the onset test uses the best class's onset threshold, the release test the
+// active class's release threshold, the announcement the active class's minimum duration.
+//
 // Times: onset = end of the first window of the gesture, offset = end of the last window that held
 // it (a windowed classifier sees a motion only once it is inside a window). Durations use host
 // time. Thread contract: one PostProcessor per device, used by one thread (the inference thread).
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "src/config/config.h"
+#include "src/events/calibration.h"
 #include "src/events/event_types.h"
 
 namespace primus::events {
@@ -40,9 +49,12 @@ struct PostProcessorStats {
 
 class PostProcessor {
  public:
-  PostProcessor(std::string device, std::vector<std::string> labels, const EventsConfig& cfg);
+  /// `calibration`: the model's per-class parameters, or null (shared, immutable).
+  PostProcessor(std::string device, std::vector<std::string> labels, const EventsConfig& cfg,
+                std::shared_ptr<const Calibration> calibration = nullptr);
 
-  /// Change thresholds and timings (SIGHUP). Resizes the smoothing history when k changes.
+  /// Change thresholds and timings (SIGHUP), re-resolving the calibration against `cfg`.
+  /// Resizes the smoothing history (clearing it) when the longest k changes.
   void set_config(const EventsConfig& cfg);
 
   /// Feed one window's scores (labels.size() floats). Returns a finished gesture (its end
@@ -60,6 +72,8 @@ class PostProcessor {
   [[nodiscard]] const std::vector<std::string>& labels() const noexcept { return labels_; }
   /// The smoothed scores after the last update (for tests and score messages).
   [[nodiscard]] const std::vector<float>& smoothed() const noexcept { return smoothed_; }
+  /// Each class's effective parameters (labels() order).
+  [[nodiscard]] const std::vector<ClassParams>& class_params() const noexcept { return params_; }
 
  private:
   std::optional<GestureEvent> end_gesture();
@@ -68,10 +82,12 @@ class PostProcessor {
   std::string device_;
   std::vector<std::string> labels_;
   EventsConfig cfg_;
+  std::shared_ptr<const Calibration> calibration_;
+  std::vector<ClassParams> params_;  ///< per class
   int null_index_ = -1;
   std::size_t n_;  ///< classes
 
-  // smoothing ring: k rows of n scores
+  // smoothing ring: k rows of n scores, k = the longest smoothing of any class
   std::vector<float> history_;
   std::size_t k_ = 1;
   std::size_t filled_ = 0;

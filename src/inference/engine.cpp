@@ -74,8 +74,10 @@ std::future<void> Engine::request_swap(std::unique_ptr<model::Classifier> next) 
 void Engine::install_locked(std::unique_ptr<model::Classifier> m) {
   m->set_backend(cfg_.model.backend);
   m->prepare();  // a no-op for a model load_model() or warm_up() prepared
+  const auto& cal = m->info().calibration;
   live_tag_ = std::make_shared<const events::ModelTag>(
-      events::ModelTag{m->info().version, m->info().labels});
+      events::ModelTag{m->info().version, m->info().labels,
+                       cal ? std::make_shared<const events::Calibration>(*cal) : nullptr});
   live_ = std::shared_ptr<model::Classifier>(std::move(m));
   std::lock_guard lk(mu_);
   model_version_ = live_tag_->version;

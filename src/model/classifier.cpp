@@ -258,6 +258,9 @@ void Classifier::encode(const float* x, int batch, int length, float* emb, float
 const ModelInfo& Classifier::info() const { return impl_->info; }
 
 void Classifier::set_version(std::string version) { impl_->info.version = std::move(version); }
+void Classifier::set_calibration(std::optional<events::Calibration> calibration) {
+  impl_->info.calibration = std::move(calibration);
+}
 
 std::string Classifier::device_name() const { return impl_->device.str(); }
 

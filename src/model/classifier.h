@@ -21,11 +21,13 @@
 // predict()/encode() throw std::invalid_argument for bad arguments. Nothing here calls exit().
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "src/config/config.h"
 #include "src/core/window.h"
+#include "src/events/calibration.h"
 #include "src/model/fast_encoder.h"
 
 namespace primus::model {
@@ -44,6 +46,9 @@ struct ModelInfo {
   std::string version;          ///< free text, e.g. registry version or source checkpoint
   std::string head = "linear";  ///< "linear" | "mlp"
   int mlp_hidden = 128;         ///< hidden width of the "mlp" head, >= 1 (ignored for linear)
+  /// Per-class post-processing parameters chosen after the fine-tune that made this model
+  /// (src/events/calibration.h); none for a base model or a file that predates them.
+  std::optional<events::Calibration> calibration;
 };
 
 /// "mmcl" | "ssl" | "emb".
@@ -115,6 +120,8 @@ class Classifier {
   [[nodiscard]] const ModelInfo& info() const;
   /// Sets info().version (written by save(), reported in events), e.g. "v3".
   void set_version(std::string version);
+  /// Sets info().calibration (written by save()); nullopt removes it.
+  void set_calibration(std::optional<events::Calibration> calibration);
   /// "cpu" or "cuda:N".
   [[nodiscard]] std::string device_name() const;
   [[nodiscard]] int num_classes() const;

@@ -103,6 +103,17 @@ ModelInfo model_info_from_metadata(const std::map<std::string, std::string>& m) 
   } catch (const std::invalid_argument& e) {
     fail(std::string("metadata: ") + e.what());
   }
+  if (const auto it = m.find(kCalibrationKey); it != m.end()) {
+    try {
+      auto cal = events::parse_calibration(it->second);
+      // The null class is found by name only at run time ([events] null_label): refuse only
+      // labels the model does not have here.
+      events::check_calibration_labels(cal, info.labels, "");
+      info.calibration = std::move(cal);
+    } catch (const events::CalibrationError& e) {
+      fail(std::string("metadata ") + kCalibrationKey + ": " + e.what());
+    }
+  }
   return info;
 }
 
@@ -118,6 +129,7 @@ std::map<std::string, std::string> metadata_from_model_info(const ModelInfo& inf
   m["primus.version"] = info.version;
   m["primus.head"] = info.head;
   if (info.head == "mlp") m["primus.mlp_hidden"] = std::to_string(info.mlp_hidden);
+  if (info.calibration) m[kCalibrationKey] = events::to_json(*info.calibration).dump();
   return m;
 }
 

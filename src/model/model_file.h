@@ -6,7 +6,10 @@
 //   classifier : encoder tensors + head.* tensors + metadata primus.format = "primus-classifier-1",
 //                primus.labels (JSON array of strings), primus.embedding (mmcl|ssl|emb),
 //                primus.window_length, primus.rate_hz, primus.version, primus.head (linear|mlp),
-//                primus.mlp_hidden (mlp only).
+//                primus.mlp_hidden (mlp only); optional primus.calibration (JSON, the per-class
+//                post-processing parameters of src/events/calibration.h; its classes must be
+//                gesture labels of the file: a bad entry refuses the file with the field named,
+//                a file without it loads as before).
 // Every tensor is F32 with the exact shape below and finite values. Errors are
 // SafetensorsError naming the tensor or metadata key. Functions are reentrant.
 #include <cstdint>
@@ -23,6 +26,7 @@ namespace primus::model {
 inline constexpr char kFormatKey[] = "primus.format";
 inline constexpr char kEncoderFormat[] = "primus-encoder-1";
 inline constexpr char kClassifierFormat[] = "primus-classifier-1";
+inline constexpr char kCalibrationKey[] = "primus.calibration";
 
 struct ExpectedTensor {
   std::string name;

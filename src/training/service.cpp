@@ -15,6 +15,7 @@
 #include "src/capture/capture_store.h"
 #include "src/core/time_source.h"
 #include "src/evaluation/evaluate.h"
+#include "src/events/calibrate.h"
 #include "src/events/event_types.h"
 #include "src/model/classifier.h"
 #include "src/model/model_loader.h"
@@ -28,6 +29,46 @@ namespace {
 
 ServiceReply fail(std::string code, std::string message) {
   return ServiceReply{std::move(code), std::move(message), nullptr};
+}
+
+/// The calibration report (events::to_json(CalibrateResult), kept in meta.json as
+/// metrics.calibration_report) cut to what the training message and models.list show: event F1 and
+/// false events per hour of null before and after, and per class F1 before and after with the
+/// chosen parameters. null stays null.
+/// j[key] when it is an object, else an empty object.
+const nlohmann::json& object_at(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::object();
+  const auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : empty;
+}
+
+/// j[key] when it is a number, else 0.
+double number_at(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+nlohmann::json calibration_brief(const nlohmann::json& c) {
+  if (!c.is_object()) return nullptr;
+  auto side = [&](const char* k) {
+    const auto& s = object_at(c, k);
+    return nlohmann::json{
+        {"event_f1", number_at(s, "f1")},
+        {"false_per_hour_null", number_at(s, "false_per_hour_null")},
+        {"false_events", static_cast<std::int64_t>(number_at(s, "false_events"))}};
+  };
+  nlohmann::json classes = nlohmann::json::object();
+  for (const auto& [label, e] : object_at(c, "classes").items()) {
+    nlohmann::json row = object_at(e, "params");
+    row["before_f1"] = number_at(object_at(e, "before"), "f1");
+    row["after_f1"] = number_at(object_at(e, "after"), "f1");
+    classes[label] = std::move(row);
+  }
+  const auto rule = c.find("rule");
+  return {{"rule", rule != c.end() && rule->is_string() ? rule->get<std::string>() : ""},
+          {"before", side("before")},
+          {"after", side("after")},
+          {"classes", classes}};
 }
 
 }  // namespace
@@ -354,13 +395,33 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
   const auto live = evaluate(*base, data.val, data.labels);
   // Event figures of both models on the validation captures, through the post-processor
   // (src/evaluation/evaluate.h): reported next to the window figures, not gated on (yet).
-  nlohmann::json val_events = nullptr, live_val_events = nullptr;
+  // The candidate's scores are computed once; the per-class calibration (src/events/calibrate.h)
+  // replays them, and goes into the model file so that it goes live with the model.
+  nlohmann::json val_events = nullptr, live_val_events = nullptr, calibration = nullptr;
+  res.model->set_calibration(std::nullopt);  // a copy of the parent's would be stale
   try {
     const std::set<std::int64_t> val_ids(data.val.capture_id.begin(), data.val.capture_id.end());
     std::vector<capture::CaptureRecord> val_caps;
     for (const auto& c : captures)
       if (val_ids.count(c.id) != 0) val_caps.push_back(c);
-    val_events = dataio::to_json(evaluation::evaluate_captures(*res.model, val_caps, cfg_).events);
+    auto cand = evaluation::evaluate_captures(*res.model, val_caps, cfg_);
+    try {
+      const auto cal = events::calibrate(cand.trace, cfg_.events);
+      res.model->set_calibration(cal.calibration);
+      calibration = events::to_json(cal);
+      spdlog::info(
+          "fine-tune job {}: calibrated {} classes on the validation captures in {:.2f} s ({} "
+          "replays): event F1 {:.3f} -> {:.3f}, false events in null {} -> {} ({})",
+          job.id, cal.calibration.classes.size(), cal.seconds, cal.replays, cal.before.f1,
+          cal.after.f1, cal.before.in_null, cal.after.in_null, cal.calibration.rule);
+      // What the model will do live: the calibration under the config's precedence.
+      cand.events = events::replay_report(
+          cand.trace, cfg_.events, std::make_shared<const events::Calibration>(cal.calibration));
+    } catch (const std::exception& e) {
+      spdlog::warn("fine-tune job {}: calibration failed, the model keeps the [events] values: {}",
+                   job.id, e.what());
+    }
+    val_events = dataio::to_json(cand.events);
     live_val_events = dataio::to_json(evaluation::evaluate_captures(*base, val_caps, cfg_).events);
   } catch (const std::exception& e) {
     spdlog::warn("fine-tune job {}: event figures on the validation captures failed: {}", job.id,
@@ -391,7 +452,9 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
       {"val_event_f1", val_events.is_object() ? val_events["f1"] : nullptr},
       {"live_val_event_f1", live_val_events.is_object() ? live_val_events["f1"] : nullptr},
       {"val_events", val_events},
-      {"live_val_events", live_val_events}};
+      {"live_val_events", live_val_events},
+      {"calibration", calibration_brief(calibration)},
+      {"calibration_report", calibration}};
   nlohmann::json meta{{"status", accept ? "accepted" : "rejected"},
                       {"labels", data.labels},
                       {"new_labels", data.new_labels(base->info().labels)},
@@ -451,7 +514,8 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
              {"live_val_macro_f1", live.macro_f1},
              {"val_accuracy", res.val.accuracy},
              {"val_event_f1", metrics["val_event_f1"]},
-             {"live_val_event_f1", metrics["live_val_event_f1"]}}},
+             {"live_val_event_f1", metrics["live_val_event_f1"]},
+             {"calibration", metrics["calibration"]}}},
            {"reason", reason}});
   if (accept) {
     const auto act = run_activate(v, false);
@@ -543,6 +607,10 @@ nlohmann::json TrainingService::models() const {
            {"val_macro_f1", "val_accuracy", "live_val_macro_f1", "val_event_f1",
             "live_val_event_f1", "train_windows", "val_windows", "epochs_run", "seconds"})
         if (m.contains(k)) brief[k] = m[k];
+      if (m.contains("calibration")) brief["calibration"] = m["calibration"];
+      // The validation confusion (rows: true class, columns: predicted, in `labels` order).
+      if (m.contains("val") && m["val"].is_object() && m["val"].contains("confusion"))
+        brief["confusion"] = m["val"]["confusion"];
       e["metrics"] = brief;
     }
     versions.push_back(std::move(e));
@@ -551,7 +619,3 @@ nlohmann::json TrainingService::models() const {
 }
 
 }  // namespace primus::training
-      if (m.contains("calibration")) brief["calibration"] = m["calibration"];
-      // The validation confusion (rows: true class, columns: predicted, in `labels` order).
-      if (m.contains("val") && m["val"].is_object() && m["val"].contains("confusion"))
-        brief["confusion"] = m["val"]["confusion"];

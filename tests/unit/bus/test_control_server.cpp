@@ -653,6 +653,20 @@ TEST(ControlCommands, FormatsKnownResultsAndFallsBackToJson) {
   EXPECT_NE(m.find("VERSION"), std::string::npos) << m;
   EXPECT_NE(m.find("0.912"), std::string::npos) << m;
   EXPECT_NE(m.find("*"), std::string::npos) << m;
+  // A calibrated version: event F1 and false events per hour of null before -> after, per class.
+  const json calibrated = json::parse(R"({"active":1,"versions":[
+      {"version":1,"status":"accepted","labels":["null","circle"],"metrics":{"val_macro_f1":0.9,
+       "calibration":{"rule":"no false event in null","before":{"event_f1":0.5,
+       "false_per_hour_null":12.0},"after":{"event_f1":0.95,"false_per_hour_null":0.0},
+       "classes":{"circle":{"before_f1":0.3,"after_f1":0.9,"onset_threshold":0.55,
+       "release_threshold":0.4125,"smoothing_windows":2,"min_duration_ms":100}}}}}]})");
+  const std::string mc = ctl::format_result("models.list", calibrated);
+  EXPECT_NE(mc.find("0.500->0.950"), std::string::npos) << mc;
+  EXPECT_NE(mc.find("12.0->0.0"), std::string::npos) << mc;
+  EXPECT_NE(
+      mc.find("circle       F1 0.300 -> 0.900  onset 0.55 release 0.4125 smoothing 2 min 100"),
+      std::string::npos)
+      << mc;
 
   const json ft = json::parse(R"({"state":"running","job":5,
       "progress":{"epoch":2,"epochs":10,"phase":"head","train_loss":0.5,"val_f1":0.75},

@@ -52,15 +52,16 @@ TEST(ConfigTables, EveryFieldHasAKey) {
   EXPECT_EQ(n["model"], field_count<ModelConfig>());
   EXPECT_EQ(n["window"], field_count<WindowConfig>());
   EXPECT_EQ(n["batcher"], field_count<BatcherConfig>());
-  EXPECT_EQ(n["events"], field_count<EventsConfig>());
+  // explicit_keys is not a key: the loader fills it with the keys the file sets.
+  EXPECT_EQ(n["events"] + 1, field_count<EventsConfig>());
   EXPECT_EQ(n["bus"], field_count<BusConfig>());
   EXPECT_EQ(n["metrics"], field_count<MetricsConfig>());
   EXPECT_EQ(n["control"], field_count<ControlConfig>());
   EXPECT_EQ(n["capture"], field_count<CaptureConfig>());
   EXPECT_EQ(n["training"], field_count<TrainingConfig>());
   EXPECT_EQ(n["mqtt"], field_count<MqttConfig>());
-  // ble_write_bytes is not a key: validation fills it from ble_write_hex.
   EXPECT_EQ(n["web"], field_count<WebConfig>());
+  // ble_write_bytes is not a key: validation fills it from ble_write_hex.
   EXPECT_EQ(n["devices"] + 1, field_count<DeviceConfig>());
   // Config: the twelve table sections, devices, and source (not a key).
   EXPECT_EQ(n.size(), 13u);
@@ -102,7 +103,7 @@ TEST(ConfigTables, LiveKeysAreExactlyTheDocumentedOnes) {
       "daemon.log_level",       "daemon.status_interval_s", "model.weights",
       "events.onset_threshold", "events.release_threshold", "events.smoothing_windows",
       "events.margin",          "events.min_duration_ms",   "events.refractory_ms",
-      "events.publish_scores"};
+      "events.publish_scores",  "events.calibrated"};
   EXPECT_EQ(live, want);
 }
 
@@ -163,6 +164,21 @@ TEST(ConfigTables, DiffLinesAndRestartNames) {
   restart.clear();
   EXPECT_TRUE(diff_live(a, a, restart).empty());
   EXPECT_TRUE(restart.empty());
+}
+
+TEST(ConfigTables, ExplicitEventsKeysAreRecorded) {
+  // The keys the file sets win over a model's calibration (src/events/calibration.h), so the
+  // loader records them; a key left at its default by omission is not among them.
+  const Config none = load_config_string(kDevice);
+  EXPECT_TRUE(none.events.explicit_keys.empty());
+  EXPECT_TRUE(none.events.calibrated);
+  const Config some = load_config_string(
+      "[events]\nmin_duration_ms = 0\nonset_threshold = 0.6\ncalibrated = false\n" + kDevice);
+  EXPECT_EQ(some.events.explicit_keys,
+            (std::vector<std::string>{"calibrated", "min_duration_ms", "onset_threshold"}));
+  EXPECT_FALSE(some.events.calibrated);
+  // Setting a key to its default still counts as setting it.
+  EXPECT_EQ(some.events.onset_threshold, none.events.onset_threshold);
 }
 
 TEST(ConfigTables, EnumNamesRoundTrip) {

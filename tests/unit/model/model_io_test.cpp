@@ -71,6 +71,73 @@ TEST_F(ModelIo, SaveLoadRoundTripIsExact) {
   }
 }
 
+TEST_F(ModelIo, CalibrationTravelsWithTheFile) {
+  events::Calibration cal;
+  cal.rule = "test";
+  cal.classes["wave"] = {0.55, 0.3, 2, 100};
+  cal.classes["circle"] = {0.8, 0.8, 5, 0};
+  auto a = Classifier::random(info_, 7, "cpu");
+  a->save(path("plain.safetensors"));
+  a->set_calibration(cal);
+  a->save(path("cal.safetensors"));
+  // A file without one (every file written before calibration existed) loads as before.
+  EXPECT_FALSE(Classifier::load(path("plain.safetensors"), "cpu")->info().calibration);
+  const auto b = Classifier::load(path("cal.safetensors"), "cpu");
+  ASSERT_TRUE(b->info().calibration.has_value());
+  EXPECT_EQ(*b->info().calibration, cal);
+  EXPECT_EQ(open_model_file(path("cal.safetensors")).info.calibration, cal);
+}
+
+TEST_F(ModelIo, GarbageCalibrationIsRefusedWithTheFieldNamed) {
+  auto base = metadata_from_model_info(info_);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"{not json", "primus.calibration: calibration: not valid JSON"},
+      {"[]", "primus.calibration: calibration: must be a JSON object"},
+      {R"({"schema":2,"classes":{}})", "schema = 2: must be 1"},
+      {R"({"schema":1})", "calibration.classes: missing"},
+      {R"({"schema":1,"classes":{},"x":1})", "x: unknown key"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":1.5,"release_threshold":0.1,)"
+       R"("smoothing_windows":1,"min_duration_ms":0}}})",
+       "classes.wave.onset_threshold = 1.5: must be in [0, 1]"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":0.5,"release_threshold":0.7,)"
+       R"("smoothing_windows":1,"min_duration_ms":0}}})",
+       "classes.wave.release_threshold = 0.7: must be in [0, onset_threshold]"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":0.5,"release_threshold":0.2,)"
+       R"("smoothing_windows":0,"min_duration_ms":0}}})",
+       "classes.wave.smoothing_windows = 0: must be in 1..1000"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":0.5,"release_threshold":0.2,)"
+       R"("smoothing_windows":1.5,"min_duration_ms":0}}})",
+       "classes.wave.smoothing_windows = 1.5: must be an integer"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":0.5,"release_threshold":0.2,)"
+       R"("smoothing_windows":1,"min_duration_ms":-1}}})",
+       "classes.wave.min_duration_ms = -1: must be in 0..600000"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":"high","release_threshold":0.2,)"
+       R"("smoothing_windows":1,"min_duration_ms":0}}})",
+       "classes.wave.onset_threshold = \"high\": must be a number"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":0.5,"release_threshold":0.2,)"
+       R"("smoothing_windows":1}}})",
+       "classes.wave.min_duration_ms: missing"},
+      {R"({"schema":1,"classes":{"wave":{"onset_threshold":0.5,"release_threshold":0.2,)"
+       R"("smoothing_windows":1,"min_duration_ms":0,"margin":0.1}}})",
+       "classes.wave.margin: unknown key"},
+      {R"({"schema":1,"classes":{"jump":{"onset_threshold":0.5,"release_threshold":0.2,)"
+       R"("smoothing_windows":1,"min_duration_ms":0}}})",
+       "classes.jump: not one of the model's labels"},
+  };
+  for (const auto& [text, want] : cases) {
+    SCOPED_TRACE(text);
+    auto m = base;
+    m[kCalibrationKey] = text;
+    try {
+      (void)model_info_from_metadata(m);
+      ADD_FAILURE() << "accepted";
+    } catch (const SafetensorsError& e) {
+      EXPECT_MSG(std::string(e.what()), "metadata primus.calibration: ");
+      EXPECT_MSG(std::string(e.what()), want);
+    }
+  }
+}
+
 TEST_F(ModelIo, FromEncoderKeepsEncoderAndMakesANewHead) {
   auto a = Classifier::random(info_, 5, "cpu");
   a->save(path("clf.safetensors"));

@@ -10,6 +10,7 @@
 
 #include "src/capture/capture_store.h"
 #include "src/model/classifier.h"
+#include "src/model/model_file.h"
 #include "src/training/dataset.h"
 #include "src/training/metrics.h"
 #include "src/training/registry.h"
@@ -282,6 +283,21 @@ TEST(TrainingService, FineTunesGatesActivatesAndRollsBack) {
   EXPECT_TRUE(r.result["metrics"]["val_event_f1"].is_number());
   EXPECT_TRUE(r.result["metrics"]["live_val_event_f1"].is_number());
   EXPECT_TRUE(svc.models()["versions"][1]["metrics"].contains("val_event_f1"));
+  // The per-class calibration: reported before/after, in models.list, and in the model file.
+  const auto& cal = r.result["metrics"]["calibration"];
+  ASSERT_TRUE(cal.is_object()) << r.result["metrics"].dump();
+  EXPECT_TRUE(cal["before"]["event_f1"].is_number());
+  EXPECT_GE(cal["after"]["event_f1"].get<double>(), cal["before"]["event_f1"].get<double>());
+  EXPECT_TRUE(cal["classes"].contains("wave")) << cal.dump();
+  EXPECT_FALSE(cal["classes"].contains("null"));
+  EXPECT_TRUE(r.result["metrics"]["calibration_report"]["classes"]["wave"].contains("params"));
+  const auto brief = svc.models()["versions"][1]["metrics"]["calibration"];
+  ASSERT_TRUE(brief.is_object());
+  EXPECT_TRUE(brief["classes"]["wave"].contains("onset_threshold")) << brief.dump();
+  EXPECT_TRUE(brief["after"].contains("false_per_hour_null"));
+  const auto file = model::open_model_file(svc.startup_weights());
+  ASSERT_TRUE(file.info.calibration.has_value());
+  EXPECT_EQ(file.info.calibration->classes.count("wave"), 1u);
   EXPECT_EQ(svc.models()["active"], 1);
   EXPECT_NE(svc.startup_weights(), "");  // a restart loads version 1
   {
