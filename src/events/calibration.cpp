@@ -70,10 +70,12 @@ Calibration calibration_from_json(const nlohmann::json& j) {
     const std::string path = "classes." + label;
     if (label.empty()) fail("classes: a class name must not be empty");
     if (!e.is_object()) fail(path + " = " + shown(e) + ": must be an object");
-    for (const auto& [k, v] : e.items())
+    for (const auto& item : e.items()) {
+      const std::string k = item.key();  // a structured binding cannot be captured (clang 14)
       if (std::find_if(std::begin(kCalibratedKeys), std::end(kCalibratedKeys),
                        [&](const char* n) { return k == n; }) == std::end(kCalibratedKeys))
         fail(path + "." + k + ": unknown key");
+    }
     ClassParams p;
     p.onset_threshold =
         unit_number(need(e, "onset_threshold", path), path + ".onset_threshold", 1.0);
