@@ -352,6 +352,9 @@ async function refreshCaptures() {
     labels = await call('labels.list');
   } catch (e) { return; }
   stats.captures = r.captures.length;
+  const key = JSON.stringify([r.captures, labels.captured]);
+  if (key === state.capturesKey) return;  // unchanged: keep the rows (and a pending click)
+  state.capturesKey = key;
   const tbody = $('captures').querySelector('tbody');
   tbody.replaceChildren(...r.captures.map((c) => el('tr', { 'data-capture': c.id },
     el('td', {}, c.id), el('td', {}, c.device), el('td', {}, c.label), el('td', {}, c.windows),
@@ -470,7 +473,10 @@ function showConfusion(v) {
   const conf = m.confusion || (m.val && m.val.confusion);
   const box = $('confusion');
   if (!conf || !v.labels) { box.replaceChildren(el('p', { class: 'muted' }, `version ${v.version}: no confusion matrix stored`)); return; }
-  const head = el('tr', {}, el('th', {}, 'true \\ predicted'), ...v.labels.map((l) => el('th', {}, l)));
+  // A column past the labels counts predictions of a class the validation data does not have.
+  const cols = Math.max(...conf.map((row) => row.length), v.labels.length);
+  const names = Array.from({ length: cols }, (_, j) => v.labels[j] ?? 'other');
+  const head = el('tr', {}, el('th', {}, 'true \\ predicted'), ...names.map((l) => el('th', {}, l)));
   const rows = conf.map((row, i) => el('tr', {}, el('th', {}, v.labels[i] || i),
     ...row.map((n, j) => el('td', { style: i === j ? 'font-weight:600' : (n ? 'color:#c0392b' : '') }, n))));
   box.replaceChildren(el('h3', {}, `version ${v.version}: validation confusion`), el('table', {}, head, ...rows));
@@ -534,6 +540,7 @@ async function start() {
   setInterval(refreshStatus, 2000);
   setInterval(refreshDevices, 3000);
   setInterval(refreshTraining, 5000);
+  setInterval(refreshCaptures, 5000);  // captures made elsewhere (primusctl, a client) show up too
   requestAnimationFrame(frame);
 }
 
