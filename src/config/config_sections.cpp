@@ -9,6 +9,7 @@
 #include <set>
 
 #include "src/config/config_keys.h"
+#include "src/config/web_token.h"
 
 namespace primus::config_detail {
 namespace {
@@ -429,12 +430,7 @@ namespace {
 /// in an HTTP header and a cookie). Never echoed in errors.
 void check_web_token(const std::string& v, const Ctx& c) {
   if (v.empty()) return;
-  if (v.size() < 16 || v.size() > 256) c.fail("\"...\"", "must be 16..256 characters long");
-  for (const char ch : v) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (u <= 0x20 || u >= 0x7f || ch == '"' || ch == ';' || ch == ',' || ch == '\\')
-      c.fail("\"...\"", "must be printable ASCII without spaces, quotes, ';', ',' or '\\'");
-  }
+  if (const auto why = web_token_problem(v); !why.empty()) c.fail("\"...\"", why);
 }
 
 }  // namespace
@@ -477,3 +473,17 @@ const Section<WebConfig>& web_section() {
 }
 
 }  // namespace primus::config_detail
+
+namespace primus {
+
+std::string web_token_problem(const std::string& token) {
+  if (token.size() < 16 || token.size() > 256) return "must be 16..256 characters long";
+  for (const char ch : token) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f || ch == '"' || ch == ';' || ch == ',' || ch == '\\')
+      return "must be printable ASCII without spaces, quotes, ';', ',' or '\\'";
+  }
+  return {};
+}
+
+}  // namespace primus

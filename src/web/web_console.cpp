@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "src/config/web_token.h"
 #include "src/service/json_api.h"
 #include "src/web/assets.h"
 #include "src/web/web_auth.h"
@@ -68,6 +69,18 @@ std::optional<std::string> header(const httplib::Request& req, const char* name)
   return req.get_header_value(name);
 }
 
+/// What a request says about itself, for web_auth's rules.
+RequestFacts facts_of(const httplib::Request& req, bool state_changing) {
+  RequestFacts f;
+  f.host = req.get_header_value("Host");
+  f.origin = header(req, "Origin");
+  f.authorization = header(req, "Authorization");
+  f.cookie = header(req, "Cookie");
+  f.has_request_header = req.get_header_value(std::string(kRequestHeader).c_str()) == "1";
+  f.state_changing = state_changing;
+  return f;
+}
+
 /// Three significant decimals are more than a chart shows; keeps the frames small.
 void append_num(std::string& out, double v) {
   const double r = std::round(v * 1000.0) / 1000.0;
@@ -80,16 +93,9 @@ std::string read_token_file(const std::string& path) {
   std::string line;
   std::getline(f, line);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  if (line.size() < 16 || line.size() > 256)
-    throw std::runtime_error("web.token_file = \"" + path +
-                             "\": its first line must be a token of 16..256 characters");
-  for (const char ch : line) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (u <= 0x20 || u >= 0x7f || ch == '"' || ch == ';' || ch == ',' || ch == '\\')
-      throw std::runtime_error("web.token_file = \"" + path +
-                               "\": the token must be printable ASCII without spaces, quotes, "
-                               "';', ',' or '\\'");
-  }
+  if (const auto why = web_token_problem(line); !why.empty())
+    throw std::runtime_error("web.token_file = \"" + path + "\": its first line (the token) " +
+                             why);
   return line;
 }
 
@@ -193,14 +199,7 @@ void WebConsole::stop() {
 
 bool WebConsole::authorize(const httplib::Request& req, httplib::Response& res,
                            bool state_changing) {
-  RequestFacts f;
-  f.host = req.get_header_value("Host");
-  f.origin = header(req, "Origin");
-  f.authorization = header(req, "Authorization");
-  f.cookie = header(req, "Cookie");
-  f.has_request_header = req.get_header_value(std::string(kRequestHeader).c_str()) == "1";
-  f.state_changing = state_changing;
-  const Verdict v = check_request(token_, f);
+  const Verdict v = check_request(token_, facts_of(req, state_changing));
   if (v == Verdict::kOk) return true;
   refused_auth_.fetch_add(1, std::memory_order_relaxed);
   {
@@ -232,24 +231,15 @@ void WebConsole::routes() {
   }
   s.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   s.Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
-    RequestFacts f;
-    f.host = req.get_header_value("Host");
-    f.authorization = header(req, "Authorization");
-    f.cookie = header(req, "Cookie");
-    const bool ok = check_request(token_, f) == Verdict::kOk;
+    const bool ok = check_request(token_, facts_of(req, false)) == Verdict::kOk;
     if (!ok && token_.empty()) return (void)authorize(req, res, false);  // bad Host
     json body = json::parse(hello_json(ok));
     body["ok"] = true;
     reply_json(res, 200, body);
   });
   s.Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
-    RequestFacts f;
-    f.host = req.get_header_value("Host");
-    f.origin = header(req, "Origin");
-    f.has_request_header = req.get_header_value(std::string(kRequestHeader).c_str()) == "1";
-    f.state_changing = true;
     // The CSRF rules apply to the login too; the token is what it checks itself.
-    const Verdict v = check_request({}, f);
+    const Verdict v = check_request({}, facts_of(req, true));
     if (v != Verdict::kOk && v != Verdict::kBadHost) return (void)authorize(req, res, true);
     if (token_.empty()) return reply_json(res, 200, {{"ok", true}, {"auth_required", false}});
     const auto body = json::parse(req.body, nullptr, false);
