@@ -50,7 +50,8 @@ def one_fold(a, work, train, test, cfg, device, labels):
         out = os.path.join(work, mode + ".safetensors")
         t0 = time.time()
         ft = json.loads(run([model, "finetune", "--db", db, "-c", cfg, "--mode", mode, "--out", out,
-                             "--json", "--training", f"threads={a.threads}"]))
+                             "--json", "--training", f"threads={a.threads}",
+                             *[x for kv in a.training for x in ("--training", kv)]]))
         wall = time.time() - t0
         ev = evaluate(ctl, test, cfg, device, out)
         rows["primusd " + mode] = {"train_s": ft["seconds"], "wall_s": wall,
@@ -101,6 +102,8 @@ def main(argv=None):
     ap.add_argument("--modes", nargs="+", default=["head", "full", "staged"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--peer-epochs", type=int, default=15)
+    ap.add_argument("--training", action="append", default=[], metavar="KEY=VALUE",
+                    help="a [training] key for the daemon's runs (e.g. negatives=false); repeatable")
     ap.add_argument("--json", help="write every figure here")
     a = ap.parse_args(argv)
     results = {}

@@ -11,8 +11,8 @@ client is the "user" of the demo:
   3. evaluation: for --evaluate seconds, prints each gesture event next to what the device was
      really doing, then a confusion summary (truth x detected) over the gestures performed.
 
-Idle stretches are labelled "null" widened by 0.4 s into the neighbouring gestures, so that
-windows holding only the edge of a gesture are taught as "nothing complete happening".
+Windows holding only part of a gesture, or the idle between two, are taught as null by the daemon
+itself from each capture's context (training.negatives, docs/training.md "Negatives").
 
 Usage: teach_sim.py --control ENDPOINT --events ENDPOINT [--teach 60] [--evaluate 60]
 """
@@ -31,16 +31,36 @@ class Control:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(endpoint)
 
-    def call(self, method, params=None, timeout_s=30.0):
+        self.pending = {}  # request id -> what send() was given, for replies collected later
+
+    def send(self, method, params=None, tag=None):
+        """Sends a request without waiting; its reply comes back from replies()."""
         rid = uuid.uuid4().hex[:8]
         body = {"id": rid, "method": method, "params": params or {}}
         self.sock.send_multipart([b"", json.dumps(body).encode()])
+        self.pending[rid] = tag
+        return rid
+
+    def replies(self, timeout_ms=0):
+        """(tag, reply) of every pending request answered so far."""
+        out = []
+        while self.pending and self.sock.poll(timeout_ms):
+            reply = json.loads(self.sock.recv_multipart()[-1])
+            if reply.get("id") in self.pending:
+                out.append((self.pending.pop(reply["id"]), reply))
+            timeout_ms = 0
+        return out
+
+    def call(self, method, params=None, timeout_s=30.0):
+        rid = self.send(method, params)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.sock.poll(int(max(1, (deadline - time.monotonic()) * 1000))):
                 reply = json.loads(self.sock.recv_multipart()[-1])
                 if reply.get("id") == rid:
+                    self.pending.pop(rid, None)
                     return reply
+        self.pending.pop(rid, None)
         raise TimeoutError(f"no reply to {method} within {timeout_s} s")
 
 
@@ -77,7 +97,21 @@ def main():
     print(f"== teaching for {args.teach:.0f} s: labelling what the simulated devices do", flush=True)
     end = time.monotonic() + args.teach
     counts = {}
+
+    def collect(timeout_ms=0):
+        # label.mark replies once the capture, with a window of context after the gesture, is
+        # durable: the requests are pipelined, so teaching never waits for one.
+        for (dev, label), r in ctl.replies(timeout_ms):
+            if r["ok"]:
+                counts[label] = counts.get(label, 0) + 1
+                res = r["result"]
+                print(f"   label {label:7s} on {dev:12s} {res['seconds']:.2f} s -> capture {res['capture_id']}"
+                      f" ({res['windows']} windows)", flush=True)
+            else:
+                print(f"   label {label} on {dev} refused: {r['error']['message']}", flush=True)
+
     while time.monotonic() < end:
+        collect()
         if not sub.poll(200):
             continue
         topic, body = sub.recv_multipart()
@@ -85,20 +119,13 @@ def main():
         if msg.get("type") != "truth":
             continue
         dev, label, t0, t1 = truth_spans(msg)
-        if label == "null":
-            # Idle, widened 0.4 s into the gestures on either side: windows that hold only the
-            # edge of a gesture are "nothing complete happening" too.
-            t0, t1 = t0 - 400_000_000, t1 + 400_000_000
-            if (t1 - t0) / 1e9 < args.min_null:
-                continue
-        r = ctl.call("label.mark", {"device": dev, "label": label, "from_host_ns": t0, "to_host_ns": t1})
-        if r["ok"]:
-            counts[label] = counts.get(label, 0) + 1
-            res = r["result"]
-            print(f"   label {label:7s} on {dev:12s} {res['seconds']:.2f} s -> capture {res['capture_id']}"
-                  f" ({res['windows']} windows)", flush=True)
-        elif label != "null":  # a widened null span may start before the stream: skip quietly
-            print(f"   label {label} on {dev} refused: {r['error']['message']}", flush=True)
+        if label == "null" and (t1 - t0) / 1e9 < args.min_null:
+            continue
+        ctl.send("label.mark", {"device": dev, "label": label, "from_host_ns": t0, "to_host_ns": t1},
+                 tag=(dev, label))
+    deadline = time.monotonic() + 30
+    while ctl.pending and time.monotonic() < deadline:
+        collect(200)
     print("== taught: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), flush=True)
 
     print("== fine-tuning (finetune.run, wait)...", flush=True)

@@ -68,8 +68,7 @@ void Labeller::mark(std::size_t i, const std::string& label, std::int64_t from_n
                     span_s, cfg.capture.min_label_s, cfg.capture.max_label_s)));
   const double window_s = cfg.window.length / cfg.window.rate_hz;
   const bool is_null = label == cfg.events.null_label;
-  const auto pad_ns =
-      is_null ? 0 : static_cast<std::int64_t>(std::max(0.0, window_s - span_s) * 1e9);
+  const auto pad_ns = static_cast<std::int64_t>(capture::context_seconds(is_null, window_s) * 1e9);
   Cut cut{
       i, label, from_ns, to_ns, from_ns - pad_ns, to_ns + pad_ns, to_ns + pad_ns + 2'000'000'000};
   try_cut(std::move(cut), std::move(done));

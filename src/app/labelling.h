@@ -3,9 +3,9 @@
 // a labelled span (plus context) out of a device's history ring into a capture, written durably by
 // the capture writer before the caller hears back. docs/capture.md, docs/training.md.
 //
-// Context rule: a span shorter than a window is stored with (window - span) of context on both
-// sides, so that every window containing the whole gesture can be cut for training; the null
-// label gets none (its windows must lie inside the span). When the newest samples of the span are
+// Context rule (capture::context_seconds): a gesture's span is stored with a whole window of
+// context on both sides, so that training can cut every window containing all of it and the
+// negatives holding only part of it; the null label gets none (its windows lie inside the span). When the newest samples of the span are
 // not in the ring yet, the cut is retried every 100 ms for up to 2 s past the span's end; context
 // that never comes (the device stopped) is left out.
 //

@@ -65,6 +65,14 @@ void validate_capture(const CaptureRecord& r);
 [[nodiscard]] std::pair<std::int64_t, std::int64_t> label_span(const std::string& conversion,
                                                                std::int64_t n);
 
+/// Context stored on each side of a labelled span, in seconds: a whole window for a gesture (so
+/// that training can cut every window holding all of it, and the negatives holding part of it:
+/// docs/training.md), none for the null label (its windows lie inside its span). The one rule of
+/// app::Labeller (a live label) and dataio::captures_from_segments (an import). Pure.
+[[nodiscard]] constexpr double context_seconds(bool is_null, double window_s) noexcept {
+  return is_null ? 0.0 : window_s;
+}
+
 /// CRC-32 (IEEE 802.3, the polynomial of zlib.crc32 and zip), continuing from `crc`.
 [[nodiscard]] std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0) noexcept;
 

@@ -156,11 +156,15 @@ struct TrainingConfig {
   int stride = 25;               ///< samples between windows cut from a capture, >= 1
   std::vector<std::string> augment{"scale"};  ///< scale, permute, rotate, noise
   bool balance = true;                        ///< sample classes equally (weighted sampling)
-  int threads = 1;                            ///< trainer's intra-op CPU threads, >= 1
-  double gate_margin = 0.0;     ///< candidate macro-F1 must exceed the live one's by more, >= 0
-  double schedule_minutes = 0;  ///< fine-tune every N minutes when enough new data; 0 = off
-  int min_new_windows = 50;     ///< new labelled windows needed for a scheduled run, >= 1
-  int keep_versions = 20;       ///< registry versions kept (the active one always), >= 2
+  /// Train the context around each labelled gesture as the null class where a window holds less
+  /// than negative_overlap of every gesture it touches (docs/training.md "Negatives").
+  bool negatives = true;
+  double negative_overlap = 0.5;  ///< (0, 1): most of a gesture a negative window may hold
+  int threads = 1;                ///< trainer's intra-op CPU threads, >= 1
+  double gate_margin = 0.0;       ///< candidate macro-F1 must exceed the live one's by more, >= 0
+  double schedule_minutes = 0;    ///< fine-tune every N minutes when enough new data; 0 = off
+  int min_new_windows = 50;       ///< new labelled windows needed for a scheduled run, >= 1
+  int keep_versions = 20;         ///< registry versions kept (the active one always), >= 2
   std::uint64_t seed = 1;
 
   bool operator==(const TrainingConfig&) const = default;

@@ -315,6 +315,10 @@ const Section<TrainingConfig>& training_section() {
                 fail(c.elem(i), quote(v[i]), "must be one of scale, permute, rotate, noise");
           }),
           key("balance", &S::balance),
+          key("negatives", &S::negatives),
+          key("negative_overlap", &S::negative_overlap).check([](double& v, const Ctx& c) {
+            if (!(v > 0 && v < 1)) c.fail(num(v), "must be in (0, 1)");
+          }),
           key("threads", &S::threads).check([](int& v, const Ctx& c) { c.in_range(v, 1, 256); }),
           key("gate_margin", &S::gate_margin).check([](double& v, const Ctx& c) {
             if (!(v >= 0 && v < 1)) c.fail(num(v), "must be in [0, 1)");

@@ -119,7 +119,8 @@ std::vector<capture::CaptureRecord> captures_from_segments(
     const std::size_t c0 = s.chunks[g.chunk], c1 = s.chunk_end(g.chunk);
     for (std::size_t a = g.first; a < g.first + g.count;) {
       const std::size_t n = std::min(g.first + g.count - a, max_piece - 2 * L);
-      const std::size_t pad = is_null || n >= L ? 0 : L - n;
+      const auto pad = static_cast<std::size_t>(
+          std::llround(capture::context_seconds(is_null, static_cast<double>(L) / rate) * rate));
       const std::size_t from = a >= c0 + pad ? a - pad : c0;
       const std::size_t to = std::min(c1, a + n + pad);
       std::vector<signal::ModelFrame> span(s.frames.begin() + static_cast<std::ptrdiff_t>(from),

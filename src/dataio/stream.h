@@ -10,9 +10,9 @@
 // never cross chunks.
 // Segment: a maximal run of frames of one chunk with the same label (null runs included, with
 // the empty label).
-// Captures (captures_from_segments): a non-null segment shorter than a window is stored with
-// (window - span) frames of context on both sides, clipped to its chunk, exactly as app::Labeller
-// stores a live label; a null segment is stored without context, and only when it holds at least
+// Captures (captures_from_segments): a non-null segment is stored with a window of context on
+// both sides (capture::context_seconds), clipped to its chunk, exactly as app::Labeller stores a
+// live label; a null segment is stored without context, and only when it holds at least
 // one window; a segment shorter than capture.min_label_s is skipped (counted). Longer segments are
 // split into pieces of at most capture::kMaxCaptureSamples.
 //

@@ -193,6 +193,16 @@ EvaluateReport evaluate_captures(model::Classifier& model,
   return evaluate_captures(scoring_model(model), caps, cfg, match);
 }
 
+events::CalibrateResult calibrate_candidate(model::Classifier& m, EvaluateReport& report,
+                                            const EventsConfig& cfg) {
+  m.set_calibration(std::nullopt);  // a copy of the parent's would be stale
+  auto cal = events::calibrate(report.trace, cfg);
+  m.set_calibration(cal.calibration);
+  report.events = events::replay_report(
+      report.trace, cfg, std::make_shared<const events::Calibration>(cal.calibration));
+  return cal;
+}
+
 EvaluateReport evaluate_recording(const ScoringModel& model, const EvaluateOptions& opt) {
   check_model(model, opt.cfg);
   const auto rec = dataio::read_labelled_recording(opt.dev, opt.format, opt.labels);

@@ -108,6 +108,15 @@ struct ScoringModel {
                                                const Config& cfg,
                                                const dataio::MatchOptions& match = {});
 
+/// The per-class calibration of a fine-tuned candidate (src/events/calibrate.h) from its report
+/// of evaluate_captures() on the validation captures: clears m's calibration, calibrates on the
+/// report's scores, puts the result into m (it goes live with the model file), replaces
+/// report.events by what the model will do live (the calibration under cfg's precedence) and
+/// returns the calibration's report. Throws what events::calibrate throws; m then has none.
+/// The one step both the daemon's fine-tune and `primus-model finetune` take.
+events::CalibrateResult calibrate_candidate(model::Classifier& m, EvaluateReport& report,
+                                            const EventsConfig& cfg);
+
 [[nodiscard]] nlohmann::json to_json(const EvaluateReport& r);
 /// Tables for a terminal: window accuracy and confusion, event figures, per class.
 [[nodiscard]] std::string to_text(const EvaluateReport& r);

@@ -89,12 +89,8 @@ int run_finetune(const FinetuneCommandOptions& o, std::ostream& out, std::ostrea
     training::set_training_threads(cfg.training.threads);
     if (!o.base.empty()) cfg.model.weights = o.base;
     const auto base = model::load_model(cfg);
-    training::DatasetOptions dopt;
-    dopt.length = cfg.window.length;
-    dopt.stride = cfg.training.stride;
-    dopt.val_fraction = cfg.training.val_fraction;
-    dopt.seed = cfg.training.seed;
-    const auto data = training::build_dataset(captures, base->info().labels, dopt);
+    const auto data =
+        training::build_dataset(captures, base->info().labels, training::dataset_options(cfg));
     const auto opt = training::finetune_options(cfg.training);
     auto res = training::finetune(*base, data, opt, [&](const training::Progress& p) {
       err << fmt::format(
@@ -106,20 +102,32 @@ int run_finetune(const FinetuneCommandOptions& o, std::ostream& out, std::ostrea
     std::vector<capture::CaptureRecord> val_caps;
     for (const auto& c : captures)
       if (val_ids.count(c.id) != 0) val_caps.push_back(c);
-    const auto ev = evaluate_captures(*res.model, val_caps, cfg);
+    auto ev = evaluate_captures(*res.model, val_caps, cfg);
+    // Calibrated per class like the daemon's fine-tune, so the file behaves as a daemon's would.
+    nlohmann::json calibration = nullptr;
+    try {
+      calibration = events::to_json(calibrate_candidate(*res.model, ev, cfg.events));
+    } catch (const std::exception& e) {
+      err << "finetune: calibration failed, the model keeps the [events] values: " << e.what()
+          << "\n";
+    }
     res.model->set_version("finetune-" + std::string(to_string(cfg.training.mode)));
     res.model->save(o.out);
-    nlohmann::json j{{"out", o.out},
-                     {"mode", to_string(cfg.training.mode)},
-                     {"captures", captures.size()},
-                     {"labels", data.labels},
-                     {"train_windows", data.train.size()},
-                     {"val_windows", data.val.size()},
-                     {"epochs_run", res.epochs_run},
-                     {"best_epoch", res.best_epoch},
-                     {"seconds", res.seconds},
-                     {"val", training::to_json(res.val, data.labels)},
-                     {"val_events", dataio::to_json(ev.events)}};
+    nlohmann::json j{
+        {"out", o.out},
+        {"mode", to_string(cfg.training.mode)},
+        {"captures", captures.size()},
+        {"labels", data.labels},
+        {"train_windows", data.train.size()},
+        {"val_windows", data.val.size()},
+        {"epochs_run", res.epochs_run},
+        {"best_epoch", res.best_epoch},
+        {"seconds", res.seconds},
+        {"val", training::to_json(res.val, data.labels)},
+        {"val_events", dataio::to_json(ev.events)},
+        {"negatives",
+         {{"train_windows", data.train_negatives}, {"val_windows", data.val_negatives}}},
+        {"calibration", calibration}};
     if (o.json) {
       out << j.dump() << "\n";
     } else {

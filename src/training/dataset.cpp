@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace primus::training {
 
 LabelSpan labelled_span(const capture::CaptureRecord& r) {
@@ -36,6 +38,98 @@ std::vector<std::int64_t> window_starts(std::int64_t n, LabelSpan span, int leng
   return out;
 }
 
+std::vector<std::int64_t> negative_starts(std::int64_t n, const std::vector<LabelSpan>& gestures,
+                                          int length, int stride, double max_overlap) {
+  std::vector<std::int64_t> out;
+  if (length < 1 || stride < 1 || n < length) return out;
+  for (std::int64_t s = 0; s + length <= n; s += stride) {
+    bool negative = true;
+    for (const auto& g : gestures) {
+      const std::int64_t overlap = std::min(s + length, g.first + g.count) - std::max(s, g.first);
+      const std::int64_t whole = std::min<std::int64_t>(g.count, length);
+      if (whole > 0 && static_cast<double>(overlap) >= max_overlap * static_cast<double>(whole)) {
+        negative = false;
+        break;
+      }
+    }
+    if (negative) out.push_back(s);
+  }
+  return out;
+}
+
+namespace {
+
+/// A gesture capture's labelled span in host time, for the negatives rule.
+struct HostSpan {
+  std::int64_t from_ns = 0, to_ns = 0;  ///< [from, to)
+  std::int64_t capture = 0;
+};
+
+/// Which recording a capture comes from: its device, and the imported file (live: "").
+std::string recording_key(const capture::CaptureRecord& c) {
+  std::string file;
+  const auto j = nlohmann::json::parse(c.conversion, nullptr, false);
+  if (j.is_object() && j.contains("import") && j["import"].is_object()) {
+    const auto& f = j["import"].value("file", nlohmann::json());
+    if (f.is_string()) file = f.get<std::string>();
+  }
+  return c.device + '\x1f' + file;
+}
+
+double period_ns(const capture::CaptureRecord& c) { return c.rate_hz > 0 ? 1e9 / c.rate_hz : 2e7; }
+
+HostSpan host_span(const capture::CaptureRecord& c, LabelSpan span) {
+  const double p = period_ns(c);
+  const auto from = c.t_start_host_ns + std::llround(static_cast<double>(span.first) * p);
+  return {from, from + std::llround(static_cast<double>(span.count) * p), c.id};
+}
+
+/// The gesture spans of other captures of the capture's recording that reach within a window of
+/// it, in its sample index, plus its own.
+class NearbySpans {
+ public:
+  NearbySpans(const std::vector<capture::CaptureRecord>& captures, const std::string& null_label) {
+    for (const auto& c : captures) {
+      if (c.label == null_label) continue;
+      auto& g = groups_[recording_key(c)];
+      g.spans.push_back(host_span(c, labelled_span(c)));
+      g.longest = std::max(g.longest, g.spans.back().to_ns - g.spans.back().from_ns);
+    }
+    for (auto& [key, g] : groups_)
+      std::sort(g.spans.begin(), g.spans.end(),
+                [](const HostSpan& a, const HostSpan& b) { return a.from_ns < b.from_ns; });
+  }
+
+  [[nodiscard]] std::vector<LabelSpan> of(const capture::CaptureRecord& c, LabelSpan own,
+                                          int length) const {
+    std::vector<LabelSpan> out{own};
+    const auto it = groups_.find(recording_key(c));
+    if (it == groups_.end()) return out;
+    const double p = period_ns(c);
+    const auto reach = std::llround(static_cast<double>(length) * p);
+    const std::int64_t lo = c.t_start_host_ns - reach, hi = c.t_end_host_ns + reach;
+    const auto& spans = it->second.spans;
+    auto first = std::lower_bound(spans.begin(), spans.end(), lo - it->second.longest,
+                                  [](const HostSpan& s, std::int64_t t) { return s.from_ns < t; });
+    for (auto s = first; s != spans.end() && s->from_ns < hi; ++s) {
+      if (s->capture == c.id || s->to_ns <= lo) continue;
+      const auto a = std::llround(static_cast<double>(s->from_ns - c.t_start_host_ns) / p);
+      const auto b = std::llround(static_cast<double>(s->to_ns - c.t_start_host_ns) / p);
+      out.push_back({a, std::max<std::int64_t>(1, b - a)});
+    }
+    return out;
+  }
+
+ private:
+  struct Group {
+    std::vector<HostSpan> spans;
+    std::int64_t longest = 0;
+  };
+  std::map<std::string, Group> groups_;
+};
+
+}  // namespace
+
 void WindowSet::add(const std::vector<float>& data, std::int64_t n, std::int64_t start, int label,
                     std::int64_t capture) {
   const auto L = static_cast<std::size_t>(length);
@@ -63,6 +157,18 @@ std::vector<std::string> Dataset::new_labels(const std::vector<std::string>& bas
   return out;
 }
 
+DatasetOptions dataset_options(const Config& cfg) {
+  DatasetOptions o;
+  o.length = cfg.window.length;
+  o.stride = cfg.training.stride;
+  o.val_fraction = cfg.training.val_fraction;
+  o.seed = cfg.training.seed;
+  o.negatives = cfg.training.negatives;
+  o.negative_overlap = cfg.training.negative_overlap;
+  o.null_label = cfg.events.null_label;
+  return o;
+}
+
 Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
                       const std::vector<std::string>& base_labels, const DatasetOptions& opt,
                       const std::function<bool(std::int64_t)>& is_val) {
@@ -72,14 +178,37 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
     throw std::invalid_argument("dataset: stride " + std::to_string(opt.stride) + " must be >= 1");
   if (!(opt.val_fraction >= 0 && opt.val_fraction < 1))
     throw std::invalid_argument("dataset: val_fraction must be in [0, 1)");
+  if (opt.negatives && !(opt.negative_overlap > 0 && opt.negative_overlap < 1))
+    throw std::invalid_argument("dataset: negative_overlap must be in (0, 1)");
   Dataset d;
   d.labels = base_labels;
   d.train.length = d.val.length = opt.length;
+
+  // Negatives first: they may bring the null class in.
+  std::vector<std::vector<std::int64_t>> negatives(captures.size());
+  if (opt.negatives) {
+    const NearbySpans nearby(captures, opt.null_label);
+    for (std::size_t i = 0; i < captures.size(); ++i) {
+      const auto& c = captures[i];
+      if (c.label == opt.null_label) continue;
+      const auto own = labelled_span(c);
+      if (window_starts(c.n_samples(), own, opt.length, opt.stride).empty()) continue;
+      negatives[i] = negative_starts(c.n_samples(), nearby.of(c, own, opt.length), opt.length,
+                                     opt.stride, opt.negative_overlap);
+    }
+  }
+  const bool any_negative =
+      std::any_of(negatives.begin(), negatives.end(), [](const auto& v) { return !v.empty(); });
   std::set<std::string> extra;
   for (const auto& c : captures)
     if (std::find(base_labels.begin(), base_labels.end(), c.label) == base_labels.end())
       extra.insert(c.label);
+  if (any_negative &&
+      std::find(base_labels.begin(), base_labels.end(), opt.null_label) == base_labels.end())
+    extra.insert(opt.null_label);
   d.labels.insert(d.labels.end(), extra.begin(), extra.end());
+  const int null_cls = static_cast<int>(
+      std::find(d.labels.begin(), d.labels.end(), opt.null_label) - d.labels.begin());
 
   // Group usable captures by label, in id order, then decide the split per label.
   std::map<std::string, std::vector<std::size_t>> by_label;
@@ -120,6 +249,8 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
       auto& set = val ? d.val : d.train;
       const auto starts = window_starts(c.n_samples(), labelled_span(c), opt.length, opt.stride);
       for (auto s : starts) set.add(c.data, c.n_samples(), s, cls, c.id);
+      for (auto s : negatives[i]) set.add(c.data, c.n_samples(), s, null_cls, c.id);
+      (val ? d.val_negatives : d.train_negatives) += static_cast<std::int64_t>(negatives[i].size());
       (val ? counts.val_captures : counts.train_captures) += 1;
       (val ? counts.val_windows : counts.train_windows) += static_cast<std::int64_t>(starts.size());
     }

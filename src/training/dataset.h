@@ -14,6 +14,19 @@
 // The last admissible start is always included, so a capture gives at least one window when any
 // fits. Captures shorter than `length` give none (reported as too short).
 //
+// Negatives (DatasetOptions::negatives): a capture of a gesture holds a window of context on each
+// side (capture::context_seconds), where the live model sees windows that hold only part of the
+// gesture, or the end of one gesture and the start of the next: that is where stray events come
+// from. Windows of such a capture (every `stride` samples, inside the capture) become windows of
+// the null class when, for every gesture span they touch, they hold less than `negative_overlap`
+// of it; a span's share is overlap / min(span, length) (of the gesture when it is shorter than a
+// window, of the window otherwise). The spans considered are the capture's own and those of
+// every other gesture capture of the same device and recording (the same "import.file" in the
+// conversion JSON, or the live daemon's host clock) that comes near it in host time: the
+// unlabelled time between two labels is null, a window holding the whole or most of another
+// gesture is not. Windows between the two rules (most of a gesture but not all) are left out.
+// Null captures give no negatives (their windows are null already).
+//
 // Split: per label, the captures are shuffled with the seed and round(val_fraction * n) of them
 // (at least 1 when n >= 2, none when n == 1) go to validation. Overlapping windows of one capture
 // therefore never sit on both sides.
@@ -26,6 +39,7 @@
 #include <vector>
 
 #include "src/capture/capture_record.h"
+#include "src/config/config.h"
 
 namespace primus::training {
 
@@ -44,6 +58,13 @@ struct LabelSpan {
 /// Start samples of the windows a capture of n samples gives (see above). Empty if n < length.
 [[nodiscard]] std::vector<std::int64_t> window_starts(std::int64_t n, LabelSpan span, int length,
                                                       int stride);
+
+/// Start samples of the negative windows (rule above) of a capture of n samples, given every
+/// gesture span near it in the capture's sample index (a span may lie partly or wholly outside
+/// the capture). Empty if n < length.
+[[nodiscard]] std::vector<std::int64_t> negative_starts(std::int64_t n,
+                                                        const std::vector<LabelSpan>& gestures,
+                                                        int length, int stride, double max_overlap);
 
 /// Windows as one contiguous buffer: window i is x[i*6*length .. (i+1)*6*length), channel-major
 /// ([6, length], the model's input layout), with class y[i] from capture capture_id[i].
@@ -69,7 +90,14 @@ struct DatasetOptions {
   int stride = 25;   ///< samples between windows, >= 1
   double val_fraction = 0.25;
   std::uint64_t seed = 1;
+  bool negatives = true;          ///< cut negatives from the context (rule above)
+  double negative_overlap = 0.5;  ///< (0, 1)
+  std::string null_label = "null";
 };
+
+/// The daemon's options: window.length, training.stride/val_fraction/seed/negatives/
+/// negative_overlap, events.null_label.
+[[nodiscard]] DatasetOptions dataset_options(const Config& cfg);
 
 /// Per label: what went where.
 struct LabelCounts {
@@ -83,8 +111,9 @@ struct Dataset {
   std::vector<std::string> labels;
   WindowSet train, val;
   std::map<std::string, LabelCounts> counts;
-  std::int64_t too_short = 0;       ///< captures shorter than one window
-  std::int64_t max_capture_id = 0;  ///< newest capture used
+  std::int64_t too_short = 0;                           ///< captures shorter than one window
+  std::int64_t max_capture_id = 0;                      ///< newest capture used
+  std::int64_t train_negatives = 0, val_negatives = 0;  ///< null windows from gesture context
   [[nodiscard]] std::vector<std::string> new_labels(const std::vector<std::string>& base) const;
 };
 

@@ -343,12 +343,7 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
     store.for_each({}, [&](const capture::CaptureRecord& r) { captures.push_back(r); });
   }
   auto base = load_version(base_version, "cpu", 1);
-  DatasetOptions dopt;
-  dopt.length = cfg_.window.length;
-  dopt.stride = cfg_.training.stride;
-  dopt.val_fraction = cfg_.training.val_fraction;
-  dopt.seed = cfg_.training.seed;
-  const Dataset data = build_dataset(captures, base->info().labels, dopt);
+  const Dataset data = build_dataset(captures, base->info().labels, dataset_options(cfg_));
   std::string have;
   int labels_with_data = 0;
   for (const auto& [label, c] : data.counts) {
@@ -356,6 +351,12 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
             std::to_string(c.train_windows + c.val_windows) + " windows in " +
             std::to_string(c.train_captures + c.val_captures) + " captures";
     if (c.train_windows > 0) ++labels_with_data;
+  }
+  if (data.train_negatives + data.val_negatives > 0) {
+    have += (have.empty() ? "" : ", ") + std::to_string(data.train_negatives + data.val_negatives) +
+            " negatives";
+    if (data.counts.count(cfg_.events.null_label) == 0 && data.train_negatives > 0)
+      ++labels_with_data;  // the null class from gesture context alone
   }
   if (have.empty()) have = "none";
   if (labels_with_data < 2)
@@ -406,17 +407,13 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
       if (val_ids.count(c.id) != 0) val_caps.push_back(c);
     auto cand = evaluation::evaluate_captures(*res.model, val_caps, cfg_);
     try {
-      const auto cal = events::calibrate(cand.trace, cfg_.events);
-      res.model->set_calibration(cal.calibration);
+      const auto cal = evaluation::calibrate_candidate(*res.model, cand, cfg_.events);
       calibration = events::to_json(cal);
       spdlog::info(
           "fine-tune job {}: calibrated {} classes on the validation captures in {:.2f} s ({} "
           "replays): event F1 {:.3f} -> {:.3f}, false events in null {} -> {} ({})",
           job.id, cal.calibration.classes.size(), cal.seconds, cal.replays, cal.before.f1,
           cal.after.f1, cal.before.in_null, cal.after.in_null, cal.calibration.rule);
-      // What the model will do live: the calibration under the config's precedence.
-      cand.events = events::replay_report(
-          cand.trace, cfg_.events, std::make_shared<const events::Calibration>(cal.calibration));
     } catch (const std::exception& e) {
       spdlog::warn("fine-tune job {}: calibration failed, the model keeps the [events] values: {}",
                    job.id, e.what());
@@ -469,6 +466,11 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
                         {"max_capture_id", data.max_capture_id},
                         {"window_length", cfg_.window.length},
                         {"stride", cfg_.training.stride},
+                        {"negatives",
+                         {{"enabled", cfg_.training.negatives},
+                          {"overlap", cfg_.training.negative_overlap},
+                          {"train_windows", data.train_negatives},
+                          {"val_windows", data.val_negatives}}},
                         {"per_label", per_label}}},
                       {"options",
                        {{"epochs", o.epochs},

@@ -110,6 +110,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   CHECK(last == 0 || (starts[last - 1] < hi && hi - starts[last - 1] <= stride));
   for (const std::int64_t s : {lo, hi}) CHECK(s >= 0 && s <= n - length && admissible(s));
 
+  // Negatives (small captures only): on the stride grid, inside the capture, never a window that
+  // holds the whole span (every positive does), each holding less than half of the span.
+  if (n <= 2000) {
+    const auto neg = negative_starts(n, {span}, length, stride, 0.5);
+    for (const std::int64_t s : neg) {
+      CHECK(s >= 0 && s <= n - length && s % stride == 0);
+      const std::int64_t overlap =
+          std::min(s + length, span.first + span.count) - std::max(s, span.first);
+      CHECK(2 * overlap < std::min<std::int64_t>(span.count, length));
+      CHECK(!admissible(s));
+    }
+  }
+
   // The CaptureRecord overload reads the same (small captures only: it needs the samples).
   if (n <= 2000) {
     primus::capture::CaptureRecord r;

@@ -42,7 +42,7 @@ std::vector<capture::CaptureRecord> all(const std::filesystem::path& db) {
 TEST(Import, CsvLabelColumnGivesOneCapturePerSegmentWithTheDaemonsContext) {
   TempDir dir;
   const std::string file = dir / "rec.csv";
-  // 100 Hz, 30 s: wave 6-8 s (2 s: context), tap 15-15.6 s, circle 20-27 s (longer than a window).
+  // 100 Hz, 30 s: wave 6-8 s (2 s), tap 15-15.6 s, circle 20-27 s (longer than a window).
   write_csv(file, 100, 30, {{"wave", 6, 8}, {"tap", 15, 15.6}, {"circle", 20, 27}});
   auto o = options(dir, file);
   const auto r = import_recording(o);
@@ -72,14 +72,16 @@ TEST(Import, CsvLabelColumnGivesOneCapturePerSegmentWithTheDaemonsContext) {
                                                : 0.f;
     EXPECT_NEAR(c.at(0, span.first + span.count / 2), expect, 0.05);
     if (c.label == "wave") {
-      EXPECT_NEAR(static_cast<double>(span.count), 100, 2);  // 2 s at 50 Hz
-      EXPECT_NEAR(static_cast<double>(span.first), 150, 2);  // (250 - 100) of context before
-      EXPECT_NEAR(static_cast<double>(c.n_samples()), 400, 4);
+      EXPECT_NEAR(static_cast<double>(span.count), 100, 2);     // 2 s at 50 Hz
+      EXPECT_NEAR(static_cast<double>(span.first), 250, 2);     // a window of context before
+      EXPECT_NEAR(static_cast<double>(c.n_samples()), 600, 4);  // and after
       EXPECT_NEAR(c.at(0, 10), 0.f, 1e-3);
     }
     if (c.label == "circle") {
-      EXPECT_EQ(span.first, 0);  // longer than a window: no context
+      // Longer than a window: context too, the 3 s after it clipped to the recording's end.
+      EXPECT_NEAR(static_cast<double>(span.first), 250, 2);
       EXPECT_NEAR(static_cast<double>(span.count), 350, 2);
+      EXPECT_NEAR(static_cast<double>(c.n_samples()), 750, 4);
     }
   }
   EXPECT_EQ(r.captures.size(), caps.size());
@@ -114,7 +116,8 @@ TEST(Import, UnitsAndAxisMapOfTheDeviceApply) {
   (void)import_recording(o);
   const auto caps = all(o.db);
   ASSERT_EQ(caps.size(), 1u);
-  EXPECT_NEAR(caps[0].at(0, 100), 5.0 * 9.80665, 0.1);
+  const auto span = training::labelled_span(caps[0]);  // past the context before the wave
+  EXPECT_NEAR(caps[0].at(0, span.first + span.count / 2), 5.0 * 9.80665, 0.1);
 }
 
 TEST(Import, BadRowIsRefusedWithLineAndColumnNamedAndNothingStored) {

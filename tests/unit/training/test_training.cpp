@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
@@ -63,6 +65,109 @@ TEST(TrainingDataset, WindowStartsStayInsideLongSpans) {
   EXPECT_EQ(s.back(), 600 - kLen);
   EXPECT_TRUE(window_starts(100, {0, 100}, kLen, 10).empty());  // shorter than a window
   EXPECT_EQ(window_starts(kLen, {0, kLen}, kLen, 10).size(), 1U);
+}
+
+struct NegativeCase {
+  const char* name;
+  std::int64_t n;
+  std::vector<LabelSpan> gestures;
+  int length, stride;
+  double overlap;
+  std::vector<std::int64_t> starts;
+};
+
+TEST(TrainingDataset, NegativeStartsFromTable) {
+  const NegativeCase cases[] = {
+      // 100 samples, gesture [40, 60) (shorter than a window of 40), starts 0..60 every 10:
+      // [0, 40) holds none of it; 10: 10 of 20 (half: not a negative at 0.5); 20, 30, 40 hold
+      // all of it; 50: 10 (half); [60, 100) none.
+      {"short gesture, half is not a negative", 100, {{40, 20}}, 40, 10, 0.5, {0, 60}},
+      {"short gesture, a larger share allowed", 100, {{40, 20}}, 40, 10, 0.6, {0, 10, 50, 60}},
+      // A long span (80 >= window 40): its share is of the window. [10, 90) in 100 samples.
+      {"long span: windows mostly outside it", 100, {{10, 80}}, 40, 10, 0.5, {}},
+      {"long span at the end", 100, {{70, 80}}, 40, 10, 0.5, {0, 10, 20, 30, 40}},
+      // Two gestures: the transition window [30, 70) holds 10 of each 20: null at 0.6, not 0.5.
+      {"transition between two gestures", 100, {{20, 20}, {60, 20}}, 40, 10, 0.6, {30}},
+      {"transition, stricter", 100, {{20, 20}, {60, 20}}, 40, 10, 0.5, {}},
+      // Another gesture partly outside the capture still counts ([60, 100) holds half of it).
+      {"a neighbour partly outside", 100, {{40, 10}, {90, 20}}, 40, 10, 0.5, {0, 50}},
+      {"without the neighbour", 100, {{40, 10}}, 40, 10, 0.5, {0, 50, 60}},
+      {"shorter than a window", 30, {{0, 10}}, 40, 10, 0.5, {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(negative_starts(c.n, c.gestures, c.length, c.stride, c.overlap), c.starts);
+  }
+}
+
+/// A capture of `label` like app::Labeller stores it: `ctx` samples of idle on both sides of a
+/// gesture of g samples, host time starting at t0 (ns), optionally from an imported file.
+CaptureRecord with_context(const std::string& label, std::int64_t g, std::int64_t ctx,
+                           std::int64_t t0, std::int64_t id, const std::string& file = "") {
+  auto r = synth(label, g + 2 * ctx, static_cast<int>(id), id);
+  auto idle = synth("null", g + 2 * ctx, 1000 + static_cast<int>(id));
+  const auto n = r.n_samples();
+  for (int c = 0; c < 6; ++c)
+    for (std::int64_t i = 0; i < n; ++i)
+      if (i < ctx || i >= ctx + g)
+        r.data[static_cast<std::size_t>(c * n + i)] =
+            idle.data[static_cast<std::size_t>(c * n + i)];
+  r.t_start_host_ns = t0;
+  r.t_end_host_ns = t0 + (n - 1) * 20'000'000LL;
+  nlohmann::json conv{{"label_first", ctx}, {"label_count", g}};
+  if (!file.empty()) conv["import"] = {{"file", file}, {"format", "csv"}};
+  r.conversion = conv.dump();
+  return r;
+}
+
+TEST(TrainingDataset, NegativesComeFromContextAndRespectNeighbours) {
+  constexpr std::int64_t kSec = 1'000'000'000;
+  // Window 123, gesture 60 samples with 123 of context: a capture of 306 samples.
+  std::vector<CaptureRecord> caps;
+  caps.push_back(with_context("wave", 60, kLen, 100 * kSec, 1));
+  // shake 40 samples after the wave's end on the same device: inside the wave's context after it.
+  caps.push_back(with_context("shake", 60, kLen, 100 * kSec + 100 * 20'000'000LL, 2));
+  // the same host times in another imported file: not a neighbour of either.
+  caps.push_back(with_context("shake", 60, kLen, 100 * kSec + 100 * 20'000'000LL, 3, "b.csv"));
+  DatasetOptions o{kLen, 10, 0.0, 1};
+  const auto d = build_dataset(caps, {"wave"}, o);
+  ASSERT_EQ(d.labels, (std::vector<std::string>{"wave", "null", "shake"}));  // null comes in
+  EXPECT_GT(d.train_negatives, 0);
+  // Every negative holds less than half of every gesture near it, in host time.
+  const int null_cls = 1;
+  std::map<std::int64_t, int> per_capture;
+  for (std::size_t i = 0; i < d.train.size(); ++i) {
+    if (d.train.y[i] != null_cls) continue;
+    ++per_capture[d.train.capture_id[i]];
+  }
+  // The wave capture: windows [s, s+123) holding < 30 of the wave [123, 183) are 0, 10, 20
+  // before it and 160, 170, 180 after it, but those hold all of the shake at [223, 283).
+  const auto wave_neg = negative_starts(306, {{kLen, 60}, {kLen + 100, 60}}, kLen, 10, 0.5);
+  EXPECT_EQ(wave_neg, (std::vector<std::int64_t>{0, 10, 20}));
+  EXPECT_EQ(per_capture[1], 3);
+  // The shake's windows before it hold all of the wave: only the 3 after it are negatives.
+  EXPECT_EQ(per_capture[2], 3);
+  // The import's shake has no neighbour: all of its context is negative on both sides.
+  EXPECT_EQ(per_capture[3],
+            static_cast<int>(negative_starts(306, {{kLen, 60}}, kLen, 10, 0.5).size()));
+  EXPECT_EQ(per_capture[3], 6);
+  // Off: no negatives, no null class.
+  o.negatives = false;
+  const auto off = build_dataset(caps, {"wave"}, o);
+  EXPECT_EQ(off.labels, (std::vector<std::string>{"wave", "shake"}));
+  EXPECT_EQ(off.train_negatives + off.val_negatives, 0);
+  EXPECT_EQ(off.train.size() + static_cast<std::size_t>(d.train_negatives), d.train.size());
+}
+
+TEST(TrainingDataset, NegativesStayOnTheirCapturesSideOfTheSplit) {
+  std::vector<CaptureRecord> caps;
+  for (int i = 0; i < 8; ++i)
+    caps.push_back(with_context(i % 2 ? "wave" : "shake", 60, kLen,
+                                static_cast<std::int64_t>(i) * 100'000'000'000LL, i + 1));
+  const auto d = build_dataset(caps, {"null"}, DatasetOptions{kLen, 10, 0.25, 5});
+  EXPECT_GT(d.val_negatives, 0);
+  std::set<std::int64_t> tr(d.train.capture_id.begin(), d.train.capture_id.end());
+  for (auto c : d.val.capture_id) EXPECT_EQ(tr.count(c), 0U);
 }
 
 TEST(TrainingDataset, LabelledSpanFromConversion) {
