@@ -5,9 +5,9 @@
 //
 // Context rule (capture::context_seconds): a gesture's span is stored with a whole window of
 // context on both sides, so that training can cut every window containing all of it and the
-// negatives holding only part of it; the null label gets none (its windows lie inside the span). When the newest samples of the span are
-// not in the ring yet, the cut is retried every 100 ms for up to 2 s past the span's end; context
-// that never comes (the device stopped) is left out.
+// negatives holding only part of it; the null label gets none (its windows lie inside the span).
+// When the newest samples of the span are not in the ring yet, the cut is retried every 100 ms
+// for up to 2 s past the span's end; context that never comes (the device stopped) is left out.
 //
 // Threads: every method runs on the io thread (it reads the pipelines' rings). `done` runs on the
 // io thread or on the capture writer's thread.
