@@ -28,11 +28,17 @@ double gesture_duration(int g) {
   }
 }
 
-/// Body-frame motion of gesture g at time u (s) since its start, amplitude factor a.
-Motion gesture_motion(int g, double u, double a) {
+/// Body-frame motion of gesture g at time u (s) since its start, amplitude factor a, performed
+/// for `len` seconds: once with a half-sine envelope when len is the gesture's own length,
+/// repeated (ramped in and out over 0.4 s) when longer.
+Motion gesture_motion(int g, double u, double a, double len) {
   Motion m;
   const double d = gesture_duration(g);
-  const double env = std::sin(kPi * std::clamp(u / d, 0.0, 1.0));  // smooth in and out
+  double env = std::sin(kPi * std::clamp(u / d, 0.0, 1.0));  // smooth in and out
+  if (len > d) {
+    env = std::sin(0.5 * kPi * std::clamp(std::min(u, len - u) / 0.4, 0.0, 1.0));
+    if (g == 3) u = std::fmod(u, d);  // tap: the pair of knocks again every second
+  }
   switch (g) {
     case 0:  // wave: forearm roll, 2.5 Hz
       m.omega.x() = 6.0 * a * env * std::sin(2 * kPi * 2.5 * u);
@@ -66,9 +72,10 @@ const std::vector<std::string>& sim_gesture_names() {
   return names;
 }
 
-SimDevice::SimDevice(const DeviceConfig& dev, std::uint32_t index)
+SimDevice::SimDevice(const DeviceConfig& dev, std::uint32_t index, SimTiming timing)
     : dev_(dev),
       index_(index),
+      timing_(timing),
       rate_hz_(dev.rate_hz),
       rng_(dev.seed != 0 ? dev.seed : std::hash<std::string>{}(dev.id)),
       gestures_(dev.gestures.empty() ? sim_gesture_names() : dev.gestures) {
@@ -84,10 +91,12 @@ SimDevice::SimDevice(const DeviceConfig& dev, std::uint32_t index)
 void SimDevice::pick_next_segment() {
   seg_start_s_ = seg_end_s_;
   if (gesture_ >= 0 || seg_start_s_ == 0) {
-    // idle for 1.5-3.5 s
+    // idle for 1.5-3.5 s (2-5 s between activities)
     gesture_ = -1;
     label_ = "null";
-    seg_end_s_ = seg_start_s_ + std::uniform_real_distribution<double>(1.5, 3.5)(rng_);
+    const bool act = timing_.activity_s > 0;
+    seg_end_s_ = seg_start_s_ +
+                 std::uniform_real_distribution<double>(act ? 2.0 : 1.5, act ? 5.0 : 3.5)(rng_);
     return;
   }
   const auto& name = gestures_[next_gesture_ % gestures_.size()];
@@ -96,7 +105,11 @@ void SimDevice::pick_next_segment() {
   gesture_ = static_cast<int>(std::find(all.begin(), all.end(), name) - all.begin());
   label_ = name;
   amp_ = std::uniform_real_distribution<double>(0.75, 1.25)(rng_);
-  seg_end_s_ = seg_start_s_ + gesture_duration(gesture_);
+  seg_len_s_ = gesture_duration(gesture_);
+  if (timing_.activity_s > 0)
+    seg_len_s_ = std::max(
+        seg_len_s_, timing_.activity_s * std::uniform_real_distribution<double>(0.75, 1.25)(rng_));
+  seg_end_s_ = seg_start_s_ + seg_len_s_;
 }
 
 Sample SimDevice::next() {
@@ -105,7 +118,7 @@ Sample SimDevice::next() {
   while (t >= seg_end_s_) pick_next_segment();
 
   Motion m;
-  if (gesture_ >= 0) m = gesture_motion(gesture_, t - seg_start_s_, amp_);
+  if (gesture_ >= 0) m = gesture_motion(gesture_, t - seg_start_s_, amp_, seg_len_s_);
   std::normal_distribution<double> n_w(0.0, 0.03), n_a(0.0, 0.05);
   m.omega += Eigen::Vector3d(n_w(rng_), n_w(rng_), n_w(rng_));
 

@@ -22,9 +22,18 @@ namespace primus::adapters {
 /// Gestures the simulator can perform (also the demo model's labels, plus "null").
 const std::vector<std::string>& sim_gesture_names();
 
+/// How long the simulated performances last.
+struct SimTiming {
+  /// 0: every gesture lasts its own length (1.0-2.0 s), performed once, between idle stretches of
+  /// 1.5-3.5 s (what a `sim` device does). > 0: **activities**: each gesture is repeated for
+  /// activity_s x U(0.75, 1.25) seconds (its motion continues periodically, ramped in and out over
+  /// 0.4 s), between idle stretches of 2-5 s; the regime of a 10 s activity rather than a stroke.
+  double activity_s = 0;
+};
+
 class SimDevice {
  public:
-  SimDevice(const DeviceConfig& dev, std::uint32_t index);
+  SimDevice(const DeviceConfig& dev, std::uint32_t index, SimTiming timing = {});
   /// The next sample; `t_host_ns` is left 0 for the caller to set.
   Sample next();
   /// Label of what the device is doing at the last generated sample ("null" when idle).
@@ -36,6 +45,7 @@ class SimDevice {
 
   DeviceConfig dev_;
   std::uint32_t index_;
+  SimTiming timing_;
   double rate_hz_;
   std::mt19937_64 rng_;
   std::vector<std::string> gestures_;
@@ -43,7 +53,8 @@ class SimDevice {
   Eigen::Quaterniond q_ = Eigen::Quaterniond::Identity();
   double seg_start_s_ = 0;
   double seg_end_s_ = 0;
-  int gesture_ = -1;  ///< index into sim_gesture_names(), -1 idle
+  double seg_len_s_ = 0;  ///< length of the gesture being performed
+  int gesture_ = -1;      ///< index into sim_gesture_names(), -1 idle
   std::size_t next_gesture_ = 0;
   std::string label_ = "null";
   double amp_ = 1.0;  ///< per-performance amplitude factor

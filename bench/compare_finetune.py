@@ -8,6 +8,9 @@ Datasets:
            train, odd ones to test, and the reverse as a second fold), each turned into a stream
            with rests by tools/labelled_stream.py
   sim      the built-in simulator (primus-model simulate): 600 s to train, 300 s to test
+  sim-activity
+           the simulator's activities (--activity-seconds 10: each gesture repeated for 7.5-12.5 s,
+           rests of 2-5 s): 600 s to train (about 11 per class), 600 s to test
 
     /usr/bin/python3 bench/compare_finetune.py --build build --data ../shared/data --what arduino sim
 
@@ -56,6 +59,8 @@ def one_fold(a, work, train, test, cfg, device, labels):
         ev = evaluate(ctl, test, cfg, device, out)
         rows["primusd " + mode] = {"train_s": ft["seconds"], "wall_s": wall,
                                    "epochs": ft["epochs_run"], "eval": ev}
+    if a.no_peer:
+        return rows
     out = os.path.join(work, "peer.safetensors")
     t0 = time.time()
     peer = json.loads(run(["/usr/bin/python3", os.path.join(HERE, "peer_finetune.py"), "--db", db,
@@ -69,11 +74,15 @@ def one_fold(a, work, train, test, cfg, device, labels):
 def summarise(name, folds):
     print(f"\n{name}: {len(folds)} fold(s), figures summed over folds (accuracy pooled)")
     print(f"{'model':<16} {'win acc':>8} {'ev F1':>6} {'det':>5} {'segs':>5} {'false':>6} "
-          f"{'frag':>5} {'train s':>8}")
+          f"{'frag':>5} {'train s':>8} {'end→start p50/p95 s':>20} {'start→start p50':>15}")
     out = {}
     for key in folds[0]:
         n = ok = det = segs = false = frag = 0
         secs = 0.0
+        # Latency (of the start message) per fold, averaged: each fold's p50/p95 over its gestures.
+        lat = [f[key]["eval"]["events"].get("latency_from_end", {}) for f in folds]
+        lat0 = [f[key]["eval"]["events"].get("latency_from_start", {}) for f in folds]
+        mean = lambda xs, k: sum(x.get(k, 0) for x in xs) / len(xs)  # noqa: E731
         for f in folds:
             w, e = f[key]["eval"]["windows"], f[key]["eval"]["events"]
             n += w["n"]
@@ -88,9 +97,13 @@ def summarise(name, folds):
         f1 = 2 * p * r / (p + r) if p + r else 0
         acc = ok / n if n else 0
         out[key] = {"window_accuracy": acc, "event_f1": f1, "detected": det, "segments": segs,
-                    "false_events": false, "fragments": frag, "train_seconds": secs}
+                    "false_events": false, "fragments": frag, "train_seconds": secs,
+                    "latency_from_end_p50_s": mean(lat, "p50_s"),
+                    "latency_from_end_p95_s": mean(lat, "p95_s"),
+                    "latency_from_start_p50_s": mean(lat0, "p50_s")}
         print(f"{key:<16} {acc:>8.3f} {f1:>6.3f} {det:>5} {segs:>5} {false:>6} {frag:>5} "
-              f"{secs:>8.1f}")
+              f"{secs:>8.1f} {mean(lat, 'p50_s'):>10.2f}/{mean(lat, 'p95_s'):<9.2f} "
+              f"{mean(lat0, 'p50_s'):>15.2f}")
     return out
 
 
@@ -98,10 +111,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
-    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", "sim"])
+    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", "sim", "sim-activity"])
     ap.add_argument("--modes", nargs="+", default=["head", "full", "staged"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--peer-epochs", type=int, default=15)
+    ap.add_argument("--no-peer", action="store_true", help="leave out the PyTorch loop")
     ap.add_argument("--training", action="append", default=[], metavar="KEY=VALUE",
                     help="a [training] key for the daemon's runs (e.g. negatives=false); repeatable")
     ap.add_argument("--json", help="write every figure here")
@@ -129,18 +143,23 @@ def main(argv=None):
                 folds.append(one_fold(a, work, paths[0], paths[1], cfg, "arduino",
                                       ["null", "punch", "flex"]))
             results["arduino"] = {"folds": folds, "summary": summarise("arduino punch/flex", folds)}
-        if "sim" in a.what:
+        for what, act, test_s in (("sim", 0, 300), ("sim-activity", 10, 600)):
+            if what not in a.what:
+                continue
             model = os.path.join(a.build, "daemon", "primus-model")
             cfg = os.path.join(work, "sim.toml")
             with open(cfg, "w") as f:
                 f.write('[[devices]]\nid = "sim"\nadapter = "replay"\npath = "/dev/null"\n'
                         'rate_hz = 100\n')
-            train, test = os.path.join(work, "sim-train.csv"), os.path.join(work, "sim-test.csv")
-            run([model, "simulate", "--seconds", "600", "--seed", "11", "--out", train])
-            run([model, "simulate", "--seconds", "300", "--seed", "12", "--out", test])
+            train = os.path.join(work, f"{what}-train.csv")
+            test = os.path.join(work, f"{what}-test.csv")
+            sim = [model, "simulate", "--activity-seconds", str(act)]
+            run(sim + ["--seconds", "600", "--seed", "11", "--out", train])
+            run(sim + ["--seconds", str(test_s), "--seed", "12", "--out", test])
             folds = [one_fold(a, work, train, test, cfg, "sim",
                               ["null", "wave", "circle", "shake", "tap"])]
-            results["sim"] = {"folds": folds, "summary": summarise("simulator", folds)}
+            name = "simulator" if act == 0 else f"simulator activities ({act} s)"
+            results[what] = {"folds": folds, "summary": summarise(name, folds)}
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)

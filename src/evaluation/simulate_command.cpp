@@ -20,6 +20,11 @@ void SimulateCommandOptions::add_to(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--seed", seed, "simulator seed (0 = derived from the device id)")
       ->capture_default_str();
+  cmd.add_option("--activity-seconds", activity_s,
+                 "0: single gestures (1-2 s); > 0: each gesture repeated as an activity of about "
+                 "this many seconds (x0.75-1.25), between rests of 2-5 s")
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
   cmd.add_option("--out", out, "CSV file (- = stdout)")->capture_default_str();
 }
 
@@ -39,7 +44,7 @@ int run_simulate(const SimulateCommandOptions& o, std::ostream& out, std::ostrea
     }
     os = &file;
   }
-  adapters::SimDevice sim(d, 0);
+  adapters::SimDevice sim(d, 0, adapters::SimTiming{o.activity_s});
   *os << "t,acc_x,acc_y,acc_z,qw,qx,qy,qz,label\n";
   const auto n = static_cast<long>(std::llround(o.seconds * o.rate_hz));
   std::int64_t t0 = 0;

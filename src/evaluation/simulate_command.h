@@ -14,6 +14,7 @@ struct SimulateCommandOptions {
   double seconds = 300;
   double rate_hz = 100;
   std::uint64_t seed = 1;
+  double activity_s = 0;  ///< SimTiming::activity_s: 0 = single gestures, > 0 = activities
   std::string out = "-";  ///< "-" = stdout
 
   void add_to(CLI::App& cmd);

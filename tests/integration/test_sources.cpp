@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
 #include <set>
 
 #include <Eigen/Geometry>
@@ -49,6 +50,68 @@ TEST(SimDevice, DeterministicUnitQuaternionsAndGravity) {
   // Gravity dominates the mean specific force; every gesture shows up within a minute.
   EXPECT_NEAR(acc_norm_sum / n, 9.8, 1.5);
   EXPECT_EQ(labels, (std::set<std::string>{"null", "wave", "circle", "shake", "tap"}));
+}
+
+// Segment lengths (label runs) in seconds, per label, over `seconds` of a device at 100 Hz.
+std::map<std::string, std::vector<double>> segment_lengths(SimDevice& sim, double seconds) {
+  std::map<std::string, std::vector<double>> out;
+  std::string cur;
+  int run = 0;
+  for (int i = 0; i < static_cast<int>(seconds * 100); ++i) {
+    sim.next();
+    if (sim.current_label() != cur) {
+      if (!cur.empty()) out[cur].push_back(run / 100.0);
+      cur = sim.current_label();
+      run = 0;
+    }
+    ++run;
+  }
+  return out;
+}
+
+TEST(SimDevice, ActivitiesLastTheirLengthAndSingleGesturesTheirOwn) {
+  DeviceConfig d;
+  d.id = "a";
+  d.seed = 5;
+  SimDevice single(d, 0), act(d, 0, SimTiming{10.0});
+  const auto one = segment_lengths(single, 300), many = segment_lengths(act, 600);
+  for (const auto& [label, lens] : one)
+    for (double s : lens) {
+      if (label == "null") {
+        EXPECT_GE(s, 1.49);
+        EXPECT_LE(s, 3.51);
+      } else {
+        EXPECT_GE(s, 0.99) << label;  // tap 1.0 s ... circle 2.0 s
+        EXPECT_LE(s, 2.01) << label;
+      }
+    }
+  ASSERT_EQ(many.size(), 5u);  // null and the four gestures
+  for (const auto& [label, lens] : many)
+    for (double s : lens) {
+      if (label == "null") {
+        EXPECT_GE(s, 1.99);
+        EXPECT_LE(s, 5.01);
+      } else {
+        EXPECT_GE(s, 7.49) << label;
+        EXPECT_LE(s, 12.51) << label;
+      }
+    }
+  // The motion goes on through an activity: the middle of a 10 s wave still rolls the forearm.
+  SimDevice w(d, 0, SimTiming{10.0});
+  double lo = 1e9, hi = -1e9;
+  int n = 0;
+  std::string prev;
+  for (int i = 0; i < 600 * 100; ++i) {
+    const Sample s = w.next();
+    if (w.current_label() == "wave") ++n;
+    if (w.current_label() == "wave" && n > 400 && n < 600) {
+      lo = std::min(lo, double{s.acc[1]});
+      hi = std::max(hi, double{s.acc[1]});
+    }
+    if (prev == "wave" && w.current_label() != "wave") break;
+    prev = w.current_label();
+  }
+  EXPECT_GT(hi - lo, 1.0);  // the roll swings the lateral specific force 4-6 s in (idle: ~0.3)
 }
 
 TEST(SimDevice, HonoursUnitsAndQuaternionOrder) {
