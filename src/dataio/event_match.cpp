@@ -60,6 +60,8 @@ const char* to_string(EventOutcome o) noexcept {
       return "wrong_label";
     case EventOutcome::kInNull:
       return "in_null";
+    case EventOutcome::kIgnored:
+      return "ignored";
   }
   return "?";
 }
@@ -73,9 +75,9 @@ EventReport match_events(const std::vector<TruthSegment>& segments,
       throw std::invalid_argument("segment " + std::to_string(i) + " ends before it starts");
   const auto tol = static_cast<std::int64_t>(std::llround(opt.tolerance_s * 1e9));
   EventReport r;
-  r.segments = static_cast<std::int64_t>(segments.size());
   r.events = static_cast<std::int64_t>(events.size());
-  for (const auto& s : segments) ++r.per_class[s.label].segments;
+  for (const auto& s : segments)
+    if (s.scored) ++r.segments, ++r.per_class[s.label].segments;
 
   // Null time: duration minus the union of the segments.
   std::vector<std::pair<std::int64_t, std::int64_t>> spans;
@@ -114,11 +116,18 @@ EventReport match_events(const std::vector<TruthSegment>& segments,
         inside_other = inside_other || inside;
         continue;
       }
-      if (e.onset_ns < s.start_ns - tol || e.onset_ns > s.end_ns + tol) continue;
+      const std::int64_t late = s.scored ? 0 : std::max<std::int64_t>(0, s.late_ns);
+      if (e.onset_ns < s.start_ns - tol || e.onset_ns > s.end_ns + tol + late) continue;
       const std::int64_t dist = inside                    ? 0
                                 : e.onset_ns < s.start_ns ? s.start_ns - e.onset_ns
                                                           : e.onset_ns - s.end_ns;
       if (best < 0 || dist < best_dist) best = static_cast<int>(si), best_dist = dist;
+    }
+    if (best >= 0 && !segments[static_cast<std::size_t>(best)].scored) {
+      r.matched_segment[ei] = best;
+      r.outcomes[ei] = EventOutcome::kIgnored;
+      ++r.ignored;
+      continue;
     }
     auto& cls = r.per_class[e.label];
     if (best >= 0) {
@@ -152,6 +161,7 @@ EventReport merge_reports(const std::vector<EventReport>& parts) {
   for (const auto& p : parts) {
     r.segments += p.segments;
     r.events += p.events;
+    r.ignored += p.ignored;
     r.detected += p.detected;
     r.fragments += p.fragments;
     r.false_events += p.false_events;
@@ -196,6 +206,7 @@ nlohmann::json to_json(const EventReport& r) {
           {"false_events", r.false_events},
           {"wrong_label", r.wrong_label},
           {"in_null", r.in_null},
+          {"ignored", r.ignored},
           {"precision", r.precision},
           {"recall", r.recall},
           {"f1", r.f1},

@@ -10,6 +10,12 @@
 //     several events): not a false event, counted apart;
 //   - an event matching no segment is a *false event*: "wrong label" when its onset lies inside a
 //     segment of another label, "in null" otherwise.
+// A segment may be *unscored* (TruthSegment::scored = false): a gesture that is really there but
+// that this scoring does not ask for, e.g. a neighbouring gesture in the context of a validation
+// capture, which that gesture's own capture scores. It is matched like the others; an event it
+// takes is *ignored* (neither detection nor false event, counted apart), and it does not count
+// as a segment, but its time is not null and an event of another label inside it is "wrong
+// label".
 // precision = detected / (detected + false events); recall = detected / segments;
 // F1 = 2PR / (P + R) (0 when both are 0). Per class the same with that class's segments and
 // events. Null time = the recording's duration minus the union of the segments; false events in
@@ -30,6 +36,10 @@ struct TruthSegment {
   std::string label;
   std::int64_t start_ns = 0;
   std::int64_t end_ns = 0;  ///< >= start_ns
+  bool scored = true;       ///< false: matched, but neither asked for nor counted (see above)
+  /// Unscored only: an event may also match up to this long after end + tolerance (a gesture
+  /// that the first windows of a capture see whole end up to a window after it).
+  std::int64_t late_ns = 0;
 };
 
 struct ScoredEvent {
@@ -43,7 +53,7 @@ struct MatchOptions {
   double tolerance_s = 1.0;  ///< >= 0
 };
 
-enum class EventOutcome { kDetected, kFragment, kWrongLabel, kInNull };
+enum class EventOutcome { kDetected, kFragment, kWrongLabel, kInNull, kIgnored };
 [[nodiscard]] const char* to_string(EventOutcome o) noexcept;
 
 struct ClassEventStats {
@@ -60,8 +70,9 @@ struct LatencyStats {
 };
 
 struct EventReport {
-  std::int64_t segments = 0;
+  std::int64_t segments = 0;  ///< scored ones
   std::int64_t events = 0;
+  std::int64_t ignored = 0;  ///< events taken by an unscored segment
   std::int64_t detected = 0;
   std::int64_t fragments = 0;
   std::int64_t false_events = 0;  ///< wrong_label + in_null

@@ -189,8 +189,9 @@ EvaluateReport evaluate_recording(model::Classifier& model, const EvaluateOption
 
 EvaluateReport evaluate_captures(model::Classifier& model,
                                  const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
+                                 const std::vector<capture::CaptureRecord>& context,
                                  const dataio::MatchOptions& match) {
-  return evaluate_captures(scoring_model(model), caps, cfg, match);
+  return evaluate_captures(scoring_model(model), caps, cfg, context, match);
 }
 
 events::CalibrateResult calibrate_candidate(model::Classifier& m, EvaluateReport& report,
@@ -222,8 +223,13 @@ EvaluateReport evaluate_recording(const ScoringModel& model, const EvaluateOptio
 
 EvaluateReport evaluate_captures(const ScoringModel& model,
                                  const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
+                                 const std::vector<capture::CaptureRecord>& context,
                                  const dataio::MatchOptions& match) {
   check_model(model, cfg);
+  const auto nearby =
+      context.empty()
+          ? std::vector<std::vector<training::NearbyGesture>>(caps.size())
+          : training::nearby_gestures(context, caps, cfg.window.length, cfg.events.null_label);
   Scorer sc(model, cfg, 64);
   auto& segs = sc.trace.segments;
   std::int64_t duration = 0;
@@ -232,7 +238,8 @@ EvaluateReport evaluate_captures(const ScoringModel& model,
   // Captures are laid end to end on one virtual time line, 10 windows apart, so that their
   // segments and events never meet.
   std::int64_t base = dataio::kHostBaseNs;
-  for (const auto& c : caps) {
+  for (std::size_t ci = 0; ci < caps.size(); ++ci) {
+    const auto& c = caps[ci];
     const std::int64_t n = c.n_samples();
     if (n < L) continue;
     auto t_of = [&](std::int64_t i) {
@@ -241,6 +248,11 @@ EvaluateReport evaluate_captures(const ScoringModel& model,
     const auto span = training::labelled_span(c);
     if (c.label != cfg.events.null_label && span.count > 0)
       segs.push_back({c.label, t_of(span.first), t_of(span.first + span.count - 1)});
+    for (const auto& g : nearby[ci]) {  // clipped to the capture
+      const auto a = std::max<std::int64_t>(0, g.span.first);
+      const auto b = std::min<std::int64_t>(n - 1, g.span.first + g.span.count - 1);
+      if (a <= b) segs.push_back({g.label, t_of(a), t_of(b), false, t_of(L) - t_of(0)});
+    }
     sc.boundary();
     for (std::int64_t s = 0; s + L <= n; s += cfg.window.hop) {
       Window w;
@@ -338,6 +350,9 @@ std::string to_text(const EvaluateReport& r) {
       "\nevents: {} segments, {} events: {} detected, {} fragments, {} false ({} wrong label, {} "
       "in null)\n",
       e.segments, e.events, e.detected, e.fragments, e.false_events, e.wrong_label, e.in_null);
+  if (e.ignored > 0)
+    out +=
+        fmt::format("  {} events of gestures in the captures' context (not scored)\n", e.ignored);
   out += fmt::format("  precision {:.3f}  recall {:.3f}  F1 {:.3f}  fragments/segments {:.3f}\n",
                      e.precision, e.recall, e.f1, e.fragment_fraction);
   out += fmt::format("  false events per hour of null: {:.1f} (over {:.1f} min of null)\n",

@@ -13,8 +13,12 @@
 // errors instead of vanishing.
 //
 // evaluate_captures() does the same on stored captures (each one a stream of its own, its
-// labelled span the one segment, windows every hop samples): what the fine-tune reports as the
-// candidate's event F1 on the validation captures.
+// labelled span the one scored segment, windows every hop samples): what the fine-tune reports as
+// the candidate's event F1 on the validation captures. A capture's context may hold other
+// gestures of the same recording (the captures next to it, training::nearby_gestures, found in
+// `context`, usually every capture): those are unscored segments there (src/dataio/event_match.h),
+// so an event for a neighbour is neither a detection of this capture nor a false event, and the
+// windows over them get their labels or are ambiguous by the rule above, never null.
 //
 // The model is run once per window (a score trace, src/events/calibrate.h); the post-processor
 // then replays the trace with [events] and the model's calibration (when it has one and
@@ -99,14 +103,14 @@ struct ScoringModel {
                                                 const EvaluateOptions& opt);
 
 /// Event and window figures of `model` on captures (see the top of this file).
-[[nodiscard]] EvaluateReport evaluate_captures(const ScoringModel& model,
-                                               const std::vector<capture::CaptureRecord>& caps,
-                                               const Config& cfg,
-                                               const dataio::MatchOptions& match = {});
-[[nodiscard]] EvaluateReport evaluate_captures(model::Classifier& model,
-                                               const std::vector<capture::CaptureRecord>& caps,
-                                               const Config& cfg,
-                                               const dataio::MatchOptions& match = {});
+[[nodiscard]] EvaluateReport evaluate_captures(
+    const ScoringModel& model, const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
+    const std::vector<capture::CaptureRecord>& context = {},
+    const dataio::MatchOptions& match = {});
+[[nodiscard]] EvaluateReport evaluate_captures(
+    model::Classifier& model, const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
+    const std::vector<capture::CaptureRecord>& context = {},
+    const dataio::MatchOptions& match = {});
 
 /// The per-class calibration of a fine-tuned candidate (src/events/calibrate.h) from its report
 /// of evaluate_captures() on the validation captures: clears m's calibration, calibrates on the

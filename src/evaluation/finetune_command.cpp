@@ -102,7 +102,7 @@ int run_finetune(const FinetuneCommandOptions& o, std::ostream& out, std::ostrea
     std::vector<capture::CaptureRecord> val_caps;
     for (const auto& c : captures)
       if (val_ids.count(c.id) != 0) val_caps.push_back(c);
-    auto ev = evaluate_captures(*res.model, val_caps, cfg);
+    auto ev = evaluate_captures(*res.model, val_caps, cfg, captures);
     // Calibrated per class like the daemon's fine-tune, so the file behaves as a daemon's would.
     nlohmann::json calibration = nullptr;
     try {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -98,27 +99,34 @@ nlohmann::json class_brief(const dataio::EventReport& r, const std::string& labe
           {"false_events", it->second.false_events}};
 }
 
-/// The centre of the tied region: one key at a time (onset, minimum duration, smoothing, release),
-/// the tied value nearest the middle of the tied values' range (the lower on a tie), keeping the
-/// candidates with it. Every candidate in `tied` scored the same, so the choice is as good on the
-/// data as any; the centre keeps the largest distance to the settings where it stops being so.
-ClassParams centre_of(std::vector<ClassParams> tied) {
-  auto narrow = [&](auto get) {
+/// One setting out of a tied region, one key at a time (onset, minimum duration, smoothing,
+/// release), keeping the candidates with the value picked. Every candidate in `tied` scored the
+/// same, so the choice is as good on the data as any:
+///   - the thresholds go to the tied value nearest the middle of the tied values' range (the
+///     lower on a tie): the largest distance to the settings where the score changes, since new
+///     data shifts scores;
+///   - the minimum duration and the smoothing, which only delay the start message, go to the tied
+///     value nearest the config's (the lower on a tie): a class is made slower than the config
+///     asks only when the data shows that it must be.
+ClassParams choose_tied(std::vector<ClassParams> tied, const ClassParams& base) {
+  auto narrow = [&](auto get, std::optional<double> towards) {
     std::vector<double> v;
     for (const auto& p : tied) v.push_back(static_cast<double>(get(p)));
     std::sort(v.begin(), v.end());
-    const double mid = (v.front() + v.back()) / 2;
+    const double target = towards ? *towards : (v.front() + v.back()) / 2;
     double pick = v.front();
     for (const double x : v)
-      if (std::abs(x - mid) < std::abs(pick - mid) - kEps) pick = x;
+      if (std::abs(x - target) < std::abs(pick - target) - kEps) pick = x;
     std::erase_if(tied, [&](const ClassParams& p) {
       return std::abs(static_cast<double>(get(p)) - pick) > kEps;
     });
   };
-  narrow([](const ClassParams& p) { return p.onset_threshold; });
-  narrow([](const ClassParams& p) { return p.min_duration_ms; });
-  narrow([](const ClassParams& p) { return p.smoothing_windows; });
-  narrow([](const ClassParams& p) { return p.release_threshold; });
+  narrow([](const ClassParams& p) { return p.onset_threshold; }, std::nullopt);
+  narrow([](const ClassParams& p) { return p.min_duration_ms; },
+         static_cast<double>(base.min_duration_ms));
+  narrow([](const ClassParams& p) { return p.smoothing_windows; },
+         static_cast<double>(base.smoothing_windows));
+  narrow([](const ClassParams& p) { return p.release_threshold; }, std::nullopt);
   return tied.front();
 }
 
@@ -176,7 +184,8 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
 
   // The gesture classes to calibrate: model labels with a truth segment, in label order.
   std::set<std::string> with_segments;
-  for (const auto& s : trace.segments) with_segments.insert(s.label);
+  for (const auto& s : trace.segments)
+    if (s.scored) with_segments.insert(s.label);
   std::vector<std::string> classes;
   for (const auto& l : trace.labels)
     if (l != cfg.null_label && with_segments.count(l) != 0) classes.push_back(l);
@@ -262,7 +271,7 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
           tied.push_back(grid[g]);
         }
       }
-      const ClassParams best = centre_of(std::move(tied));
+      const ClassParams best = choose_tied(std::move(tied), base);
       if (!(best == current->classes[cls])) {
         current->classes[cls] = best;
         changed = true;

@@ -63,6 +63,7 @@ namespace {
 struct HostSpan {
   std::int64_t from_ns = 0, to_ns = 0;  ///< [from, to)
   std::int64_t capture = 0;
+  const std::string* label = nullptr;  ///< the capture's, which outlives this
 };
 
 /// Which recording a capture comes from: its device, and the imported file (live: "").
@@ -81,11 +82,11 @@ double period_ns(const capture::CaptureRecord& c) { return c.rate_hz > 0 ? 1e9 /
 HostSpan host_span(const capture::CaptureRecord& c, LabelSpan span) {
   const double p = period_ns(c);
   const auto from = c.t_start_host_ns + std::llround(static_cast<double>(span.first) * p);
-  return {from, from + std::llround(static_cast<double>(span.count) * p), c.id};
+  return {from, from + std::llround(static_cast<double>(span.count) * p), c.id, &c.label};
 }
 
 /// The gesture spans of other captures of the capture's recording that reach within a window of
-/// it, in its sample index, plus its own.
+/// it, in its sample index.
 class NearbySpans {
  public:
   NearbySpans(const std::vector<capture::CaptureRecord>& captures, const std::string& null_label) {
@@ -100,9 +101,8 @@ class NearbySpans {
                 [](const HostSpan& a, const HostSpan& b) { return a.from_ns < b.from_ns; });
   }
 
-  [[nodiscard]] std::vector<LabelSpan> of(const capture::CaptureRecord& c, LabelSpan own,
-                                          int length) const {
-    std::vector<LabelSpan> out{own};
+  [[nodiscard]] std::vector<NearbyGesture> of(const capture::CaptureRecord& c, int length) const {
+    std::vector<NearbyGesture> out;
     const auto it = groups_.find(recording_key(c));
     if (it == groups_.end()) return out;
     const double p = period_ns(c);
@@ -115,7 +115,7 @@ class NearbySpans {
       if (s->capture == c.id || s->to_ns <= lo) continue;
       const auto a = std::llround(static_cast<double>(s->from_ns - c.t_start_host_ns) / p);
       const auto b = std::llround(static_cast<double>(s->to_ns - c.t_start_host_ns) / p);
-      out.push_back({a, std::max<std::int64_t>(1, b - a)});
+      out.push_back({*s->label, {a, std::max<std::int64_t>(1, b - a)}});
     }
     return out;
   }
@@ -157,6 +157,16 @@ std::vector<std::string> Dataset::new_labels(const std::vector<std::string>& bas
   return out;
 }
 
+std::vector<std::vector<NearbyGesture>> nearby_gestures(
+    const std::vector<capture::CaptureRecord>& all, const std::vector<capture::CaptureRecord>& of,
+    int length, const std::string& null_label) {
+  const NearbySpans nearby(all, null_label);
+  std::vector<std::vector<NearbyGesture>> out;
+  out.reserve(of.size());
+  for (const auto& c : of) out.push_back(nearby.of(c, length));
+  return out;
+}
+
 DatasetOptions dataset_options(const Config& cfg) {
   DatasetOptions o;
   o.length = cfg.window.length;
@@ -193,8 +203,10 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
       if (c.label == opt.null_label) continue;
       const auto own = labelled_span(c);
       if (window_starts(c.n_samples(), own, opt.length, opt.stride).empty()) continue;
-      negatives[i] = negative_starts(c.n_samples(), nearby.of(c, own, opt.length), opt.length,
-                                     opt.stride, opt.negative_overlap);
+      std::vector<LabelSpan> spans{own};
+      for (const auto& g : nearby.of(c, opt.length)) spans.push_back(g.span);
+      negatives[i] =
+          negative_starts(c.n_samples(), spans, opt.length, opt.stride, opt.negative_overlap);
     }
   }
   const bool any_negative =

@@ -66,6 +66,20 @@ struct LabelSpan {
                                                         const std::vector<LabelSpan>& gestures,
                                                         int length, int stride, double max_overlap);
 
+/// A gesture span of another capture near a capture, in that capture's sample index (it may lie
+/// partly or wholly outside it).
+struct NearbyGesture {
+  std::string label;
+  LabelSpan span;
+};
+
+/// For each capture of `of`: the labelled spans of the other gesture captures of `all` from the
+/// same device and recording that come within `length` samples of it (the negatives rule above;
+/// a capture is "other" by id). The neighbours a validation replay must not call null.
+[[nodiscard]] std::vector<std::vector<NearbyGesture>> nearby_gestures(
+    const std::vector<capture::CaptureRecord>& all, const std::vector<capture::CaptureRecord>& of,
+    int length, const std::string& null_label);
+
 /// Windows as one contiguous buffer: window i is x[i*6*length .. (i+1)*6*length), channel-major
 /// ([6, length], the model's input layout), with class y[i] from capture capture_id[i].
 struct WindowSet {

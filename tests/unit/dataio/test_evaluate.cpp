@@ -129,6 +129,33 @@ TEST(Evaluate, CapturesAreScoredEachOnItsOwn) {
   EXPECT_EQ(r.events.false_events, 0);
 }
 
+TEST(Evaluate, NeighboursInACapturesContextAreNeitherNullNorScored) {
+  // Gestures 3 s apart, windows of 5 s: every capture's context holds its neighbours whole, and
+  // the first windows of the tap's capture see the wave ending 3 s before they do.
+  TempDir dir;
+  const std::string file = dir / "rec.csv";
+  write_csv(file, 100, 40, {{"wave", 10, 12}, {"tap", 15, 17}, {"circle", 20, 22}});
+  const auto cfg = default_config();
+  dataio::LabelOptions lo;
+  const auto rec =
+      dataio::read_labelled_recording(replay_device(file), dataio::RecordingFormat::kCsv, lo);
+  const auto stream = dataio::run_signal_path(rec, cfg.window);
+  dataio::CutCounts counts;
+  auto caps = dataio::captures_from_segments(stream, dataio::find_segments(stream), cfg, rec.dev,
+                                             false, {}, counts);
+  ASSERT_EQ(caps.size(), 3u);
+  for (std::size_t i = 0; i < caps.size(); ++i) caps[i].id = static_cast<std::int64_t>(i) + 1;
+  const auto alone = evaluation::evaluate_captures(reading_model(), caps, cfg);
+  EXPECT_GT(alone.events.false_events, 0);  // the neighbours, taken for stray events
+  const auto r = evaluation::evaluate_captures(reading_model(), caps, cfg, caps);
+  EXPECT_EQ(r.events.segments, 3);
+  EXPECT_EQ(r.events.detected, 3);
+  EXPECT_EQ(r.events.false_events, 0);
+  EXPECT_EQ(r.events.ignored, alone.events.false_events);
+  EXPECT_LT(alone.windows.accuracy, 1.0);     // windows holding a neighbour counted as null
+  EXPECT_DOUBLE_EQ(r.windows.accuracy, 1.0);  // they take the neighbour's label
+}
+
 TEST(Evaluate, RefusesAModelOfAnotherWindow) {
   TempDir dir;
   const std::string file = dir / "rec.csv";

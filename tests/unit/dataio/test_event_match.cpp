@@ -208,6 +208,45 @@ TEST(EventMatch, LatencyIsFromSegmentStartAndEndToTheFirstMessage) {
   EXPECT_NEAR(r.from_start.p95_s, 2.5 + 0.2 * 0.9, 1e-9);  // linear between 2.5 and 2.7
 }
 
+TruthSegment unscored(const char* label, double a, double b, double late_s = 0) {
+  auto s = seg(label, a, b);
+  s.scored = false;
+  s.late_ns = static_cast<std::int64_t>(late_s * kS);
+  return s;
+}
+
+TEST(EventMatch, UnscoredSegmentsTakeTheirEventsWithoutCountingThem) {
+  // A capture's own gesture at 10-11 s, a neighbour in its context at 4-5 s (seen whole by
+  // windows ending up to 5 s after it), another at 16-17 s.
+  const auto r = match_events(
+      {seg("punch", 10, 11), unscored("flex", 4, 5, 5.0), unscored("punch", 16, 17, 5.0)},
+      {ev("flex", 9.5, 10), ev("punch", 11.2, 12), ev("flex", 4.5, 5), ev("punch", 16.5, 17),
+       ev("punch", 21, 22), ev("punch", 23.5, 24), ev("flex", 16.2, 17), ev("wave", 30, 31)},
+      40 * kS);
+  using O = EventOutcome;
+  // flex 9.5 s: 4.5 s after the flex neighbour's end, within its lateness (5 s) + tolerance;
+  // punch 11.2: the detection; flex 4.5 and punch 16.5: neighbours, ignored; punch 21: 4 s after
+  // the punch neighbour, still its; punch 23.5: beyond 17 + 1 + 5 s, in null; flex 16.2 inside
+  // the punch neighbour: wrong label; wave: in null.
+  EXPECT_EQ(r.outcomes, (std::vector<O>{O::kIgnored, O::kDetected, O::kIgnored, O::kIgnored,
+                                        O::kIgnored, O::kInNull, O::kWrongLabel, O::kInNull}));
+  EXPECT_EQ(r.segments, 1);  // only the scored one
+  EXPECT_EQ(r.per_class.at("punch").segments, 1);
+  EXPECT_EQ(r.per_class.count("flex") != 0 ? r.per_class.at("flex").segments : 0, 0);
+  EXPECT_EQ(r.ignored, 4);
+  EXPECT_EQ(r.detected, 1);
+  EXPECT_EQ(r.false_events, 3);
+  EXPECT_EQ(r.null_ns, (40 - 3) * kS);  // unscored time is not null either
+  EXPECT_DOUBLE_EQ(r.recall, 1.0);
+  EXPECT_EQ(to_json(r)["ignored"], 4);
+  // Lateness is for unscored segments only: a scored one keeps the plain tolerance.
+  auto late = seg("punch", 10, 11);
+  late.late_ns = 5 * kS;
+  EXPECT_EQ(match_events({late}, {ev("punch", 14, 15)}, 40 * kS).outcomes,
+            std::vector<O>{O::kInNull});
+  EXPECT_EQ(merge_reports({r, r}).ignored, 8);
+}
+
 TEST(EventMatch, MergingPoolsCountsAndLatencies) {
   const auto a = match_events({seg("a", 0, 2)}, {ev("a", 1, 2, 1.0)}, 10 * kS);
   const auto b = match_events({seg("a", 0, 2), seg("b", 4, 5)}, {ev("b", 8, 9)}, 10 * kS);

@@ -2,6 +2,8 @@
 // parameters (tables), and the search on constructed score streams whose best settings are known.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -332,6 +334,38 @@ TEST(CalibrateSearch, ShortClassGetsAShortMinimumDuration) {
   EXPECT_EQ(r.after.per_class.at("wave").detected, 20);
   EXPECT_EQ(r.after.in_null, 0);
   EXPECT_EQ(r.after.false_events, 0);
+}
+
+// Clean gestures that every smoothing and minimum duration of the grid finds without a false
+// event: the search has no reason to slow them down, so those keys stay at the config's values
+// (the start message as early as the config allows) while the onset goes to the centre of its
+// tied range. With config values off the grid, the nearest tied value (the lower on a tie).
+TEST(CalibrateSearch, TiesKeepTheConfigsDelaysAndCentreTheOnset) {
+  TraceBuilder b;
+  const std::vector<float> wave{0.05f, 0.9f, 0.05f};
+  for (int i = 0; i < 10; ++i) {
+    b.idle(20);
+    b.gesture("wave", wave, 30);
+  }
+  b.idle(20);
+  const auto trace = b.done();
+  for (const auto& [smoothing, min_ms, want_smoothing, want_min] :
+       {std::tuple{3, 0, 3, 0}, std::tuple{1, 200, 1, 200}, std::tuple{4, 400, 3, 300}}) {
+    SCOPED_TRACE(std::to_string(smoothing) + " windows, " + std::to_string(min_ms) + " ms");
+    auto cfg = search_cfg();
+    cfg.smoothing_windows = smoothing;
+    cfg.min_duration_ms = min_ms;
+    const auto r = calibrate(trace, cfg);
+    EXPECT_EQ(r.before.detected, 10);
+    const auto& w = r.calibration.classes.at("wave");
+    EXPECT_EQ(w.smoothing_windows, want_smoothing);
+    EXPECT_EQ(w.min_duration_ms, want_min);
+    // Every onset of the grid up to 0.9 ties (~3 min of null: none below the config's 0.7).
+    EXPECT_GT(w.onset_threshold, 0.7);
+    EXPECT_LT(w.onset_threshold, 0.9);
+    EXPECT_EQ(r.after.detected, 10);
+    EXPECT_EQ(r.after.false_events, 0);
+  }
 }
 
 // With at least 10 minutes of null the constraint is the rate: 1 false event per 10 min allowed.

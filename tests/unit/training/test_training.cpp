@@ -151,6 +151,17 @@ TEST(TrainingDataset, NegativesComeFromContextAndRespectNeighbours) {
   EXPECT_EQ(per_capture[3],
             static_cast<int>(negative_starts(306, {{kLen, 60}}, kLen, 10, 0.5).size()));
   EXPECT_EQ(per_capture[3], 6);
+  // The same neighbours, with their labels, for a validation replay (evaluate_captures).
+  const auto near = nearby_gestures(caps, caps, kLen, "null");
+  ASSERT_EQ(near.size(), 3u);
+  ASSERT_EQ(near[0].size(), 1u);
+  EXPECT_EQ(near[0][0].label, "shake");
+  EXPECT_EQ(near[0][0].span.first, kLen + 100);
+  EXPECT_EQ(near[0][0].span.count, 60);
+  ASSERT_EQ(near[1].size(), 1u);
+  EXPECT_EQ(near[1][0].label, "wave");
+  EXPECT_EQ(near[1][0].span.first, kLen - 100);
+  EXPECT_TRUE(near[2].empty());
   // Off: no negatives, no null class.
   o.negatives = false;
   const auto off = build_dataset(caps, {"wave"}, o);
