@@ -29,6 +29,14 @@ struct Score {
   std::int64_t false_events = 0;
 };
 
+/// A class's event F1 as a subscriber lives it: a fragment (a second event for one gesture) is an
+/// extra event like a false one.
+double subscriber_f1(const dataio::ClassEventStats& c) {
+  const auto extra = c.false_events + c.fragments;
+  const auto denom = 2 * c.detected + extra + (c.segments - c.detected);
+  return denom > 0 ? 2.0 * static_cast<double>(c.detected) / static_cast<double>(denom) : 0.0;
+}
+
 /// a strictly better than b.
 bool better(const Score& a, const Score& b) {
   if (a.feasible != b.feasible) return a.feasible;
@@ -225,12 +233,12 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
   auto score_of = [&](const dataio::EventReport& r, const std::string& cls) {
     Score s;
     s.in_null = r.in_null;
-    s.false_events = r.false_events;
+    s.false_events = r.false_events + r.fragments;
     s.feasible = r.in_null <= res.allowed_false_in_null;
     double sum = 0;
     for (const auto& c : classes) {
       const auto it = r.per_class.find(c);
-      const double f = it == r.per_class.end() ? 0.0 : it->second.f1;
+      const double f = it == r.per_class.end() ? 0.0 : subscriber_f1(it->second);
       sum += f;
       if (c == cls) s.class_f1 = f;
     }

@@ -16,11 +16,14 @@
 //     model's label order): for each class in turn every grid point for that class is replayed
 //     with the other classes held, and the best kept; two rounds.
 //   - objective: among candidates meeting the false-event constraint, the highest event macro-F1
-//     (mean over the gesture classes of the trace), then that class's event F1, then fewer false
-//     events. Candidates that tie (usual on small validation sets, where many settings find every
-//     gesture) are resolved to the centre of the tied region, one key at a time (onset, minimum
-//     duration, smoothing, release: the tied value nearest the middle of the tied range), so the
-//     choice keeps the largest distance to settings that lose gestures or admit false events.
+//     (mean over the gesture classes of the trace; a fragment, a second event for one gesture,
+//     counts as an extra event like a false one), then that class's event F1, then fewer false
+//     events and fragments. Candidates that tie (usual on small validation sets, where many settings find every
+//     gesture) are resolved one key at a time: the onset and release thresholds to the centre of
+//     the tied range (the largest distance to settings that lose gestures or admit false events,
+//     since new data shifts scores), the minimum duration and smoothing, which only delay the
+//     start message, to the tied value nearest the config's (lower on a tie): a class is made
+//     slower than the config asks only when the data shows it must be.
 //   - constraint: false events in null <= 1 per 10 min of null. With less than 10 min of null in
 //     the trace a rate of 1 per 10 min cannot be measured, and the fallback rule applies: no
 //     false event in null at all (and with less than 1 min of null, no onset threshold below the

@@ -368,6 +368,34 @@ TEST(CalibrateSearch, TiesKeepTheConfigsDelaysAndCentreTheOnset) {
   }
 }
 
+// Long gestures whose scores dip for one window every 10: with the config's smoothing of 1 each
+// gesture splits into several events. Fragments count against a setting like false events do,
+// so the search must find one that keeps each gesture whole.
+TEST(CalibrateSearch, AWobbleInsideAGestureDoesNotSplitIt) {
+  TraceBuilder b;
+  const std::vector<float> wave{0.05f, 0.9f, 0.05f}, dip{0.6f, 0.3f, 0.1f};
+  for (int i = 0; i < 10; ++i) {
+    b.idle(20);
+    const std::int64_t start = b.now - 200'000'000;
+    for (int k = 0; k < 40; ++k) b.row(k % 10 == 5 ? dip : wave);
+    b.t.segments.push_back({"wave", start, b.now - kHopNs});
+  }
+  b.idle(20);
+  const auto trace = b.done();
+  auto cfg = search_cfg();
+  cfg.smoothing_windows = 1;
+  cfg.min_duration_ms = 0;
+  const auto r = calibrate(trace, cfg);
+  EXPECT_EQ(r.before.detected, 10);
+  EXPECT_GE(r.before.fragments, 10);
+  EXPECT_EQ(r.after.detected, 10);
+  EXPECT_EQ(r.after.fragments, 0);
+  EXPECT_EQ(r.after.false_events, 0);
+  const auto& w = r.calibration.classes.at("wave");
+  EXPECT_TRUE(w.smoothing_windows > 1 || w.release_threshold <= 0.3f)
+      << w.smoothing_windows << " windows, release " << w.release_threshold;
+}
+
 // With at least 10 minutes of null the constraint is the rate: 1 false event per 10 min allowed.
 // A noise burst just below the gestures' level, once in 12 min of null, may then be traded for
 // recall; the report says which rule applied.
