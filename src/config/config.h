@@ -148,7 +148,7 @@ struct TrainingConfig {
   int head_epochs = 5;           ///< staged: head-only epochs first, 0..epochs
   int batch_size = 32;           ///< 1..1024
   double lr = 1e-2;              ///< head learning rate, > 0 (cosine logits need large weights)
-  double encoder_lr = 1e-4;      ///< encoder learning rate (full, staged), > 0
+  double encoder_lr = 1e-3;      ///< encoder learning rate (full, staged), > 0
   double weight_decay = 1e-4;    ///< AdamW, >= 0
   double warmup_fraction = 0.1;  ///< of all steps, linear warm-up then cosine to 0, [0, 1)
   int patience = 5;              ///< epochs without a better validation loss before stopping, >= 1

@@ -38,7 +38,7 @@ struct FinetuneOptions {
   int head_epochs = 5;
   int batch_size = 32;
   double lr = 1e-2;
-  double encoder_lr = 1e-4;
+  double encoder_lr = 1e-3;
   double weight_decay = 1e-4;
   double warmup_fraction = 0.1;
   int patience = 5;
