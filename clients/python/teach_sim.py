@@ -166,6 +166,17 @@ def main():
             events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
                            msg["confidence"]))
             print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
+    # A gesture's truth is published when it ends: wait that long for the truths of gestures that
+    # were still going on when the evaluation ended (their events are already counted).
+    t_eval_end = time.monotonic_ns()
+    end = time.monotonic() + args.lag
+    while time.monotonic() < end:
+        if not sub.poll(200):
+            continue
+        topic, body = sub.recv_multipart()
+        msg = json.loads(body)
+        if msg.get("type") == "truth" and msg["label"] != "null" and msg["t_start_host_ns"] < t_eval_end:
+            truths.append(truth_spans(msg))
 
     # An event's onset is the END of the first window that voted for it: it comes after the
     # motion by up to a window. A gesture is matched to an unused event of its device whose onset
@@ -184,6 +195,16 @@ def main():
             used.add(pick)
         confusion[(label, hit)] = confusion.get((label, hit), 0) + 1
     spurious = len(events) - len(used)
+    for k, (dev, label, on, off, conf) in enumerate(events):
+        if k in used:
+            continue
+        near = [(abs(on - t1), t) for t in truths if t[0] == dev for t1 in (t[3],)]
+        what = ""
+        if near:
+            _, (_, tl, t0, t1) = min(near)
+            what = f"; nearest gesture on it: {tl} {(t0 - on) / 1e9:+.1f} .. {(t1 - on) / 1e9:+.1f} s"
+        print(f"   outside any gesture: {label} on {dev} (onset {(on - t_eval_end) / 1e9:+.1f} s from the "
+              f"end of the evaluation, {(off - on) / 1e9:.1f} s long, confidence {conf:.2f}{what})")
     cols = labels + ["(missed)"]
     print("== confusion summary (rows: performed, columns: detected)")
     print("   " + " " * 8 + "".join(f"{c:>10s}" for c in cols))
