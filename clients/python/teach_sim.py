@@ -152,12 +152,15 @@ def main():
     while sub.poll(0):  # drop what queued during training
         sub.recv_multipart()
     truths, events = [], []
-    end = time.monotonic() + args.evaluate
-    while time.monotonic() < end:
-        if not sub.poll(200):
-            continue
-        topic, body = sub.recv_multipart()
-        msg = json.loads(body)
+
+    def messages(seconds):
+        """The bus's messages for `seconds`, decoded."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if sub.poll(200):
+                yield json.loads(sub.recv_multipart()[1])
+
+    for msg in messages(args.evaluate):
         if msg.get("type") == "truth" and msg["label"] != "null":
             truths.append(truth_spans(msg))
         elif msg.get("type") == "gesture" and msg.get("phase") == "start":
@@ -169,12 +172,7 @@ def main():
     # A gesture's truth is published when it ends: wait that long for the truths of gestures that
     # were still going on when the evaluation ended (their events are already counted).
     t_eval_end = time.monotonic_ns()
-    end = time.monotonic() + args.lag
-    while time.monotonic() < end:
-        if not sub.poll(200):
-            continue
-        topic, body = sub.recv_multipart()
-        msg = json.loads(body)
+    for msg in messages(args.lag):
         if msg.get("type") == "truth" and msg["label"] != "null" and msg["t_start_host_ns"] < t_eval_end:
             truths.append(truth_spans(msg))
 

@@ -36,6 +36,20 @@ evaluation::ScoringModel reading_model() {
   return m;
 }
 
+/// The captures `primusctl captures import` would store from a csv recording, with ids 1, 2, ...
+std::vector<capture::CaptureRecord> imported_captures(const std::string& file, const Config& cfg,
+                                                      bool include_null) {
+  dataio::LabelOptions lo;
+  const auto rec =
+      dataio::read_labelled_recording(replay_device(file), dataio::RecordingFormat::kCsv, lo);
+  const auto stream = dataio::run_signal_path(rec, cfg.window);
+  dataio::CutCounts counts;
+  auto caps = dataio::captures_from_segments(stream, dataio::find_segments(stream), cfg, rec.dev,
+                                             include_null, {}, counts);
+  for (std::size_t i = 0; i < caps.size(); ++i) caps[i].id = static_cast<std::int64_t>(i) + 1;
+  return caps;
+}
+
 evaluation::EvaluateOptions options(const std::string& file) {
   evaluation::EvaluateOptions o;
   o.cfg = default_config();
@@ -109,13 +123,7 @@ TEST(Evaluate, CapturesAreScoredEachOnItsOwn) {
   const std::string file = dir / "rec.csv";
   write_csv(file, 100, 60, {{"wave", 10, 12}, {"tap", 25, 26.5}, {"circle", 40, 48}});
   const auto cfg = default_config();
-  dataio::LabelOptions lo;
-  const auto rec =
-      dataio::read_labelled_recording(replay_device(file), dataio::RecordingFormat::kCsv, lo);
-  const auto stream = dataio::run_signal_path(rec, cfg.window);
-  dataio::CutCounts counts;
-  const auto caps = dataio::captures_from_segments(stream, dataio::find_segments(stream), cfg,
-                                                   rec.dev, true, {}, counts);
+  const auto caps = imported_captures(file, cfg, true);
   std::int64_t expect_windows = 0, labelled = 0;
   for (const auto& c : caps) {
     expect_windows += (c.n_samples() - cfg.window.length) / cfg.window.hop + 1;
@@ -136,15 +144,8 @@ TEST(Evaluate, NeighboursInACapturesContextAreNeitherNullNorScored) {
   const std::string file = dir / "rec.csv";
   write_csv(file, 100, 40, {{"wave", 10, 12}, {"tap", 15, 17}, {"circle", 20, 22}});
   const auto cfg = default_config();
-  dataio::LabelOptions lo;
-  const auto rec =
-      dataio::read_labelled_recording(replay_device(file), dataio::RecordingFormat::kCsv, lo);
-  const auto stream = dataio::run_signal_path(rec, cfg.window);
-  dataio::CutCounts counts;
-  auto caps = dataio::captures_from_segments(stream, dataio::find_segments(stream), cfg, rec.dev,
-                                             false, {}, counts);
+  const auto caps = imported_captures(file, cfg, false);
   ASSERT_EQ(caps.size(), 3u);
-  for (std::size_t i = 0; i < caps.size(); ++i) caps[i].id = static_cast<std::int64_t>(i) + 1;
   const auto alone = evaluation::evaluate_captures(reading_model(), caps, cfg);
   EXPECT_GT(alone.events.false_events, 0);  // the neighbours, taken for stray events
   const auto r = evaluation::evaluate_captures(reading_model(), caps, cfg, caps);
