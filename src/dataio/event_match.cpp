@@ -81,6 +81,7 @@ EventReport match_events(const std::vector<TruthSegment>& segments,
 
   // Null time: duration minus the union of the segments.
   std::vector<std::pair<std::int64_t, std::int64_t>> spans;
+  spans.reserve(segments.size());
   for (const auto& s : segments) spans.emplace_back(s.start_ns, s.end_ns);
   std::sort(spans.begin(), spans.end());
   std::int64_t covered = 0, cur_a = 0, cur_b = -1;

@@ -119,6 +119,7 @@ nlohmann::json class_brief(const dataio::EventReport& r, const std::string& labe
 ClassParams choose_tied(std::vector<ClassParams> tied, const ClassParams& base) {
   auto narrow = [&](auto get, std::optional<double> towards) {
     std::vector<double> v;
+    v.reserve(tied.size());
     for (const auto& p : tied) v.push_back(static_cast<double>(get(p)));
     std::sort(v.begin(), v.end());
     const double target = towards ? *towards : (v.front() + v.back()) / 2;
