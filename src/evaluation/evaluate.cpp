@@ -189,9 +189,9 @@ EvaluateReport evaluate_recording(model::Classifier& model, const EvaluateOption
 
 EvaluateReport evaluate_captures(model::Classifier& model,
                                  const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
-                                 const std::vector<capture::CaptureRecord>& context,
+                                 const std::vector<std::vector<training::NearbyGesture>>& nearby,
                                  const dataio::MatchOptions& match) {
-  return evaluate_captures(scoring_model(model), caps, cfg, context, match);
+  return evaluate_captures(scoring_model(model), caps, cfg, nearby, match);
 }
 
 events::CalibrateResult calibrate_candidate(model::Classifier& m, EvaluateReport& report,
@@ -223,13 +223,12 @@ EvaluateReport evaluate_recording(const ScoringModel& model, const EvaluateOptio
 
 EvaluateReport evaluate_captures(const ScoringModel& model,
                                  const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
-                                 const std::vector<capture::CaptureRecord>& context,
+                                 const std::vector<std::vector<training::NearbyGesture>>& nearby,
                                  const dataio::MatchOptions& match) {
   check_model(model, cfg);
-  const auto nearby =
-      context.empty()
-          ? std::vector<std::vector<training::NearbyGesture>>(caps.size())
-          : training::nearby_gestures(context, caps, cfg.window.length, cfg.events.null_label);
+  if (!nearby.empty() && nearby.size() != caps.size())
+    throw std::invalid_argument(
+        fmt::format("evaluate: {} neighbour lists for {} captures", nearby.size(), caps.size()));
   Scorer sc(model, cfg, 64);
   auto& segs = sc.trace.segments;
   std::int64_t duration = 0;
@@ -248,7 +247,8 @@ EvaluateReport evaluate_captures(const ScoringModel& model,
     const auto span = training::labelled_span(c);
     if (c.label != cfg.events.null_label && span.count > 0)
       segs.push_back({c.label, t_of(span.first), t_of(span.first + span.count - 1)});
-    for (const auto& g : nearby[ci]) {  // clipped to the capture
+    static const std::vector<training::NearbyGesture> kNone;
+    for (const auto& g : nearby.empty() ? kNone : nearby[ci]) {  // clipped to the capture
       const auto a = std::max<std::int64_t>(0, g.span.first);
       const auto b = std::min<std::int64_t>(n - 1, g.span.first + g.span.count - 1);
       if (a <= b) segs.push_back({g.label, t_of(a), t_of(b), false, t_of(L) - t_of(0)});

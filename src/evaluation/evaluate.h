@@ -15,10 +15,11 @@
 // evaluate_captures() does the same on stored captures (each one a stream of its own, its
 // labelled span the one scored segment, windows every hop samples): what the fine-tune reports as
 // the candidate's event F1 on the validation captures. A capture's context may hold other
-// gestures of the same recording (the captures next to it, training::nearby_gestures, found in
-// `context`, usually every capture): those are unscored segments there (src/dataio/event_match.h),
-// so an event for a neighbour is neither a detection of this capture nor a false event, and the
-// windows over them get their labels or are ambiguous by the rule above, never null.
+// gestures of the same recording (`nearby`, one list per capture of `caps`, from
+// training::nearby_gestures over every capture): those are unscored segments there
+// (src/dataio/event_match.h), so an event for a neighbour is neither a detection of this capture
+// nor a false event, and the windows over them get their labels or are ambiguous by the rule above,
+// never null.
 //
 // The model is run once per window (a score trace, src/events/calibrate.h); the post-processor
 // then replays the trace with [events] and the model's calibration (when it has one and
@@ -37,6 +38,7 @@
 #include "src/dataio/event_match.h"
 #include "src/dataio/recording.h"
 #include "src/events/calibrate.h"
+#include "src/training/dataset.h"
 #include "src/training/metrics.h"
 
 namespace primus::model {
@@ -105,11 +107,11 @@ struct ScoringModel {
 /// Event and window figures of `model` on captures (see the top of this file).
 [[nodiscard]] EvaluateReport evaluate_captures(
     const ScoringModel& model, const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
-    const std::vector<capture::CaptureRecord>& context = {},
+    const std::vector<std::vector<training::NearbyGesture>>& nearby = {},
     const dataio::MatchOptions& match = {});
 [[nodiscard]] EvaluateReport evaluate_captures(
     model::Classifier& model, const std::vector<capture::CaptureRecord>& caps, const Config& cfg,
-    const std::vector<capture::CaptureRecord>& context = {},
+    const std::vector<std::vector<training::NearbyGesture>>& nearby = {},
     const dataio::MatchOptions& match = {});
 
 /// The per-class calibration of a fine-tuned candidate (src/events/calibrate.h) from its report

@@ -102,7 +102,9 @@ int run_finetune(const FinetuneCommandOptions& o, std::ostream& out, std::ostrea
     std::vector<capture::CaptureRecord> val_caps;
     for (const auto& c : captures)
       if (val_ids.count(c.id) != 0) val_caps.push_back(c);
-    auto ev = evaluate_captures(*res.model, val_caps, cfg, captures);
+    auto ev = evaluate_captures(
+        *res.model, val_caps, cfg,
+        training::nearby_gestures(captures, val_caps, cfg.window.length, cfg.events.null_label));
     // Calibrated per class like the daemon's fine-tune, so the file behaves as a daemon's would.
     nlohmann::json calibration = nullptr;
     try {

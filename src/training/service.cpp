@@ -405,7 +405,9 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
     std::vector<capture::CaptureRecord> val_caps;
     for (const auto& c : captures)
       if (val_ids.count(c.id) != 0) val_caps.push_back(c);
-    auto cand = evaluation::evaluate_captures(*res.model, val_caps, cfg_, captures);
+    const auto nearby =
+        nearby_gestures(captures, val_caps, cfg_.window.length, cfg_.events.null_label);
+    auto cand = evaluation::evaluate_captures(*res.model, val_caps, cfg_, nearby);
     try {
       const auto cal = evaluation::calibrate_candidate(*res.model, cand, cfg_.events);
       calibration = events::to_json(cal);
@@ -420,7 +422,7 @@ ServiceReply TrainingService::run_finetune(const Job& job) {
     }
     val_events = dataio::to_json(cand.events);
     live_val_events =
-        dataio::to_json(evaluation::evaluate_captures(*base, val_caps, cfg_, captures).events);
+        dataio::to_json(evaluation::evaluate_captures(*base, val_caps, cfg_, nearby).events);
   } catch (const std::exception& e) {
     spdlog::warn("fine-tune job {}: event figures on the validation captures failed: {}", job.id,
                  e.what());

@@ -148,7 +148,9 @@ TEST(Evaluate, NeighboursInACapturesContextAreNeitherNullNorScored) {
   ASSERT_EQ(caps.size(), 3u);
   const auto alone = evaluation::evaluate_captures(reading_model(), caps, cfg);
   EXPECT_GT(alone.events.false_events, 0);  // the neighbours, taken for stray events
-  const auto r = evaluation::evaluate_captures(reading_model(), caps, cfg, caps);
+  const auto r = evaluation::evaluate_captures(
+      reading_model(), caps, cfg,
+      training::nearby_gestures(caps, caps, cfg.window.length, cfg.events.null_label));
   EXPECT_EQ(r.events.segments, 3);
   EXPECT_EQ(r.events.detected, 3);
   EXPECT_EQ(r.events.false_events, 0);
