@@ -160,6 +160,9 @@ struct TrainingConfig {
   /// than negative_overlap of every gesture it touches (docs/training.md "Negatives").
   bool negatives = true;
   double negative_overlap = 0.5;  ///< (0, 1): most of a gesture a negative window may hold
+  /// Windows of a gesture capture holding at least this share of its gesture (and less than
+  /// negative_overlap of every other) train as that gesture; 1 = only windows holding all of it.
+  double positive_overlap = 0.8;  ///< (negative_overlap, 1]
   int threads = 1;                ///< trainer's intra-op CPU threads, >= 1
   double gate_margin = 0.0;       ///< candidate macro-F1 must exceed the live one's by more, >= 0
   double schedule_minutes = 0;    ///< fine-tune every N minutes when enough new data; 0 = off

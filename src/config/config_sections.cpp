@@ -319,6 +319,11 @@ const Section<TrainingConfig>& training_section() {
           key("negative_overlap", &S::negative_overlap).check([](double& v, const Ctx& c) {
             if (!(v > 0 && v < 1)) c.fail(num(v), "must be in (0, 1)");
           }),
+          key("positive_overlap", &S::positive_overlap)
+              .check([](double& v, const S& t, const Ctx& c) {
+                if (!(v > t.negative_overlap && v <= 1))
+                  c.fail(num(v), "must be in (training.negative_overlap, 1]");
+              }),
           key("threads", &S::threads).check([](int& v, const Ctx& c) { c.in_range(v, 1, 256); }),
           key("gate_margin", &S::gate_margin).check([](double& v, const Ctx& c) {
             if (!(v >= 0 && v < 1)) c.fail(num(v), "must be in [0, 1)");

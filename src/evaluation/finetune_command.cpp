@@ -129,6 +129,7 @@ int run_finetune(const FinetuneCommandOptions& o, std::ostream& out, std::ostrea
         {"val_events", dataio::to_json(ev.events)},
         {"negatives",
          {{"train_windows", data.train_negatives}, {"val_windows", data.val_negatives}}},
+        {"partials", {{"train_windows", data.train_partials}, {"val_windows", data.val_partials}}},
         {"calibration", calibration}};
     if (o.json) {
       out << j.dump() << "\n";

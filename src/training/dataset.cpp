@@ -19,6 +19,17 @@ LabelSpan labelled_span(const std::string& conversion, std::int64_t n) {
   return {first, count};
 }
 
+namespace {
+
+/// The share of span g a window [s, s+length) holds: overlap / min(span, length).
+double share(std::int64_t s, int length, LabelSpan g) {
+  const std::int64_t overlap = std::min(s + length, g.first + g.count) - std::max(s, g.first);
+  const std::int64_t whole = std::min<std::int64_t>(g.count, length);
+  return whole > 0 && overlap > 0 ? static_cast<double>(overlap) / static_cast<double>(whole) : 0;
+}
+
+}  // namespace
+
 std::vector<std::int64_t> window_starts(std::int64_t n, LabelSpan span, int length, int stride) {
   std::vector<std::int64_t> out;
   if (length < 1 || stride < 1 || n < length) return out;
@@ -43,17 +54,37 @@ std::vector<std::int64_t> negative_starts(std::int64_t n, const std::vector<Labe
   std::vector<std::int64_t> out;
   if (length < 1 || stride < 1 || n < length) return out;
   for (std::int64_t s = 0; s + length <= n; s += stride) {
-    bool negative = true;
-    for (const auto& g : gestures) {
-      const std::int64_t overlap = std::min(s + length, g.first + g.count) - std::max(s, g.first);
-      const std::int64_t whole = std::min<std::int64_t>(g.count, length);
-      if (whole > 0 && static_cast<double>(overlap) >= max_overlap * static_cast<double>(whole)) {
-        negative = false;
-        break;
-      }
-    }
-    if (negative) out.push_back(s);
+    if (std::none_of(gestures.begin(), gestures.end(),
+                     [&](const LabelSpan& g) { return share(s, length, g) >= max_overlap; }))
+      out.push_back(s);
   }
+  return out;
+}
+
+std::vector<std::int64_t> partial_starts(std::int64_t n, LabelSpan own,
+                                         const std::vector<LabelSpan>& others, int length,
+                                         int stride, double min_share, double max_other) {
+  std::vector<std::int64_t> out;
+  if (length < 1 || stride < 1 || n < length || !(min_share < 1)) return out;
+  const auto whole = window_starts(n, own, length, stride);
+  if (whole.empty()) return out;
+  // The share falls monotonically as a window moves off the whole-gesture range [lo, hi]; the
+  // band where it stays >= min_share is (1 - min_share) * min(span, length) samples wide on each
+  // side, often narrower than the stride: step so that it holds about two windows.
+  const auto band =
+      (1 - min_share) * static_cast<double>(std::min<std::int64_t>(own.count, length));
+  const auto step = std::clamp<std::int64_t>(static_cast<std::int64_t>(band / 2 + 1e-9), 1, stride);
+  const auto keep = [&](std::int64_t s) {
+    return std::none_of(others.begin(), others.end(),
+                        [&](const LabelSpan& g) { return share(s, length, g) >= max_other; });
+  };
+  for (std::int64_t s = whole.front() - step; s >= 0 && share(s, length, own) >= min_share;
+       s -= step)
+    if (keep(s)) out.push_back(s);
+  std::reverse(out.begin(), out.end());
+  for (std::int64_t s = whole.back() + step; s + length <= n && share(s, length, own) >= min_share;
+       s += step)
+    if (keep(s)) out.push_back(s);
   return out;
 }
 
@@ -175,6 +206,7 @@ DatasetOptions dataset_options(const Config& cfg) {
   o.seed = cfg.training.seed;
   o.negatives = cfg.training.negatives;
   o.negative_overlap = cfg.training.negative_overlap;
+  o.positive_overlap = cfg.training.positive_overlap;
   o.null_label = cfg.events.null_label;
   return o;
 }
@@ -188,25 +220,31 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
     throw std::invalid_argument("dataset: stride " + std::to_string(opt.stride) + " must be >= 1");
   if (!(opt.val_fraction >= 0 && opt.val_fraction < 1))
     throw std::invalid_argument("dataset: val_fraction must be in [0, 1)");
-  if (opt.negatives && !(opt.negative_overlap > 0 && opt.negative_overlap < 1))
+  if (!(opt.negative_overlap > 0 && opt.negative_overlap < 1))
     throw std::invalid_argument("dataset: negative_overlap must be in (0, 1)");
+  if (!(opt.positive_overlap > opt.negative_overlap && opt.positive_overlap <= 1))
+    throw std::invalid_argument("dataset: positive_overlap must be in (negative_overlap, 1]");
   Dataset d;
   d.labels = base_labels;
   d.train.length = d.val.length = opt.length;
 
-  // Negatives first: they may bring the null class in.
-  std::vector<std::vector<std::int64_t>> negatives(captures.size());
-  if (opt.negatives) {
+  // The context windows first: negatives may bring the null class in.
+  std::vector<std::vector<std::int64_t>> negatives(captures.size()), partials(captures.size());
+  if (opt.negatives || opt.positive_overlap < 1) {
     const NearbySpans nearby(captures, opt.null_label);
     for (std::size_t i = 0; i < captures.size(); ++i) {
       const auto& c = captures[i];
       if (c.label == opt.null_label) continue;
       const auto own = labelled_span(c);
       if (window_starts(c.n_samples(), own, opt.length, opt.stride).empty()) continue;
-      std::vector<LabelSpan> spans{own};
-      for (const auto& g : nearby.of(c, opt.length)) spans.push_back(g.span);
+      std::vector<LabelSpan> others;
+      for (const auto& g : nearby.of(c, opt.length)) others.push_back(g.span);
+      partials[i] = partial_starts(c.n_samples(), own, others, opt.length, opt.stride,
+                                   opt.positive_overlap, opt.negative_overlap);
+      if (!opt.negatives) continue;
+      others.push_back(own);
       negatives[i] =
-          negative_starts(c.n_samples(), spans, opt.length, opt.stride, opt.negative_overlap);
+          negative_starts(c.n_samples(), others, opt.length, opt.stride, opt.negative_overlap);
     }
   }
   const bool any_negative =
@@ -261,10 +299,13 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
       auto& set = val ? d.val : d.train;
       const auto starts = window_starts(c.n_samples(), labelled_span(c), opt.length, opt.stride);
       for (auto s : starts) set.add(c.data, c.n_samples(), s, cls, c.id);
+      for (auto s : partials[i]) set.add(c.data, c.n_samples(), s, cls, c.id);
       for (auto s : negatives[i]) set.add(c.data, c.n_samples(), s, null_cls, c.id);
       (val ? d.val_negatives : d.train_negatives) += static_cast<std::int64_t>(negatives[i].size());
+      (val ? d.val_partials : d.train_partials) += static_cast<std::int64_t>(partials[i].size());
       (val ? counts.val_captures : counts.train_captures) += 1;
-      (val ? counts.val_windows : counts.train_windows) += static_cast<std::int64_t>(starts.size());
+      (val ? counts.val_windows : counts.train_windows) +=
+          static_cast<std::int64_t>(starts.size() + partials[i].size());
     }
   }
   return d;

@@ -24,8 +24,15 @@
 // every other gesture capture of the same device and recording (the same "import.file" in the
 // conversion JSON, or the live daemon's host clock) that comes near it in host time: the
 // unlabelled time between two labels is null, a window holding the whole or most of another
-// gesture is not. Windows between the two rules (most of a gesture but not all) are left out.
-// Null captures give no negatives (their windows are null already).
+// gesture is not. Null captures give no negatives (their windows are null already).
+//
+// Partial positives (DatasetOptions::positive_overlap < 1): windows of a gesture capture just
+// beyond the whole-gesture ones (on a finer step than `stride`, so that the narrow band gives
+// about two on each side), holding at least `positive_overlap` of the capture's own span (the
+// same share) but not all of it, and less than `negative_overlap` of every other nearby span, train
+// as the capture's label: the live model sees a gesture first as a window holding most of it,
+// and calling that window the gesture moves the onset forward. Windows between the two rules
+// (more than negative_overlap but less than positive_overlap of a gesture) are left out.
 //
 // Split: per label, the captures are shuffled with the seed and round(val_fraction * n) of them
 // (at least 1 when n >= 2, none when n == 1) go to validation. Overlapping windows of one capture
@@ -65,6 +72,16 @@ struct LabelSpan {
 [[nodiscard]] std::vector<std::int64_t> negative_starts(std::int64_t n,
                                                         const std::vector<LabelSpan>& gestures,
                                                         int length, int stride, double max_overlap);
+
+/// Start samples of the partial positives (rule above) of a capture of n samples with its own
+/// span `own` and the other gesture spans near it: stepping outwards from both ends of
+/// window_starts' range, every min(stride, (1 - min_share) * min(span, length) / 2) samples (at
+/// least 1) while a window holds at least `min_share` of `own`, those holding less than
+/// `max_other` of every other span; ascending. Empty if min_share >= 1 or n < length.
+[[nodiscard]] std::vector<std::int64_t> partial_starts(std::int64_t n, LabelSpan own,
+                                                       const std::vector<LabelSpan>& others,
+                                                       int length, int stride, double min_share,
+                                                       double max_other);
 
 /// A gesture span of another capture near a capture, in that capture's sample index (it may lie
 /// partly or wholly outside it).
@@ -106,11 +123,12 @@ struct DatasetOptions {
   std::uint64_t seed = 1;
   bool negatives = true;          ///< cut negatives from the context (rule above)
   double negative_overlap = 0.5;  ///< (0, 1)
+  double positive_overlap = 1.0;  ///< (negative_overlap, 1]; 1: no partial positives
   std::string null_label = "null";
 };
 
 /// The daemon's options: window.length, training.stride/val_fraction/seed/negatives/
-/// negative_overlap, events.null_label.
+/// negative_overlap/positive_overlap, events.null_label.
 [[nodiscard]] DatasetOptions dataset_options(const Config& cfg);
 
 /// Per label: what went where.
@@ -128,6 +146,7 @@ struct Dataset {
   std::int64_t too_short = 0;                           ///< captures shorter than one window
   std::int64_t max_capture_id = 0;                      ///< newest capture used
   std::int64_t train_negatives = 0, val_negatives = 0;  ///< null windows from gesture context
+  std::int64_t train_partials = 0, val_partials = 0;    ///< positives holding part of a gesture
   [[nodiscard]] std::vector<std::string> new_labels(const std::vector<std::string>& base) const;
 };
 

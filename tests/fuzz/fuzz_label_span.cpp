@@ -8,7 +8,9 @@
 //     span (span shorter than a window) or lies inside it (otherwise);
 //   - the starts are exactly: the first admissible start, then every stride, then the last
 //     admissible start; none exactly when no start is admissible, i.e. when n < length (found by
-//     brute force for small captures, from the interval's ends for large ones).
+//     brute force for small captures, from the interval's ends for large ones);
+//   - small captures: negatives hold less than half of the span, and the partial positives are
+//     exactly the windows stepping out of the admissible ones while they hold 3/4 of it.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "src/training/dataset.h"
 
@@ -121,6 +124,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       CHECK(2 * overlap < std::min<std::int64_t>(span.count, length));
       CHECK(!admissible(s));
     }
+    // Partial positives at 0.75: exactly the windows stepping out of [lo, hi] by
+    // clamp(min(span, length) / 8, 1, stride) while they hold at least 3/4 of the span (integer
+    // arithmetic, independent of the function's doubles), inside the capture, none a negative.
+    const auto part = partial_starts(n, span, {}, length, stride, 0.75, 0.5);
+    const std::int64_t whole = std::min<std::int64_t>(span.count, length);
+    const std::int64_t step = std::clamp<std::int64_t>(whole / 8, 1, stride);
+    const auto holds = [&](std::int64_t s) {
+      const std::int64_t overlap =
+          std::min(s + length, span.first + span.count) - std::max(s, span.first);
+      return 4 * overlap >= 3 * whole;
+    };
+    std::vector<std::int64_t> expect_part;
+    for (std::int64_t s = lo - step; s >= 0 && holds(s); s -= step)
+      expect_part.insert(expect_part.begin(), s);
+    for (std::int64_t s = hi + step; s + length <= n && holds(s); s += step)
+      expect_part.push_back(s);
+    CHECK(part == expect_part);
+    for (const std::int64_t s : part)
+      CHECK(std::find(neg.begin(), neg.end(), s) == neg.end() && !admissible(s));
   }
 
   // The CaptureRecord overload reads the same (small captures only: it needs the samples).

@@ -201,6 +201,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "training.val_fraction = 1"},
         BadCase{"training_negative_overlap", "[training]\nnegative_overlap = 0\n" + kDevice,
                 "training.negative_overlap = 0: must be in (0, 1)"},
+        BadCase{"training_positive_overlap", "[training]\npositive_overlap = 0.5\n" + kDevice,
+                "training.positive_overlap = 0.5: must be in (training.negative_overlap, 1]"},
         BadCase{"training_negatives_type", "[training]\nnegatives = \"yes\"\n" + kDevice,
                 "training.negatives"},
         BadCase{"training_keep", "[training]\nkeep_versions = 1\n" + kDevice,

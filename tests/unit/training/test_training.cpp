@@ -100,6 +100,41 @@ TEST(TrainingDataset, NegativeStartsFromTable) {
   }
 }
 
+struct PartialCase {
+  const char* name;
+  std::int64_t n;
+  LabelSpan own;
+  std::vector<LabelSpan> others;
+  int length, stride;
+  double min_share;
+  std::vector<std::int64_t> starts;
+};
+
+TEST(TrainingDataset, PartialStartsFromTable) {
+  const PartialCase cases[] = {
+      // 100 samples, gesture [40, 60), window 40: starts 20..40 hold all of it (window_starts).
+      // At 0.75 the band is 5 samples wide on each side, stepped every 2: 18 and 16 hold 18 and
+      // 16 of 20 (14 holds 0.7); 42 and 44 likewise.
+      {"three quarters", 100, {40, 20}, {}, 40, 5, 0.75, {16, 18, 42, 44}},
+      {"a lower share: the stride", 100, {40, 20}, {}, 40, 5, 0.5, {10, 15, 45, 50}},
+      {"a band narrower than 2: every sample", 100, {40, 20}, {}, 40, 5, 0.95, {19, 41}},
+      {"1: only whole gestures", 100, {40, 20}, {}, 40, 5, 1.0, {}},
+      // A neighbour [0, 34): [16, 56) holds 18 of it, more than half: not a positive.
+      {"not with half of a neighbour", 100, {40, 20}, {{0, 34}}, 40, 5, 0.75, {18, 42, 44}},
+      {"a neighbour barely touched", 100, {40, 20}, {{0, 20}}, 40, 5, 0.75, {16, 18, 42, 44}},
+      // A long span [10, 90) (>= window): the share is of the window; 10..50 lie inside it.
+      {"long span, windows sticking out", 100, {10, 80}, {}, 40, 10, 0.75, {0, 5, 55, 60}},
+      {"long span, stricter", 100, {10, 80}, {}, 40, 10, 0.9, {6, 8, 52, 54}},
+      // A gesture at the capture's start: only window 0 holds all of it; none before it.
+      {"the capture's edge", 100, {0, 20}, {}, 40, 5, 0.75, {2, 4}},
+      {"shorter than a window", 30, {0, 10}, {}, 40, 10, 0.5, {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(partial_starts(c.n, c.own, c.others, c.length, c.stride, c.min_share, 0.5), c.starts);
+  }
+}
+
 /// A capture of `label` like app::Labeller stores it: `ctx` samples of idle on both sides of a
 /// gesture of g samples, host time starting at t0 (ns), optionally from an imported file.
 CaptureRecord with_context(const std::string& label, std::int64_t g, std::int64_t ctx,
@@ -168,6 +203,36 @@ TEST(TrainingDataset, NegativesComeFromContextAndRespectNeighbours) {
   EXPECT_EQ(off.labels, (std::vector<std::string>{"wave", "shake"}));
   EXPECT_EQ(off.train_negatives + off.val_negatives, 0);
   EXPECT_EQ(off.train.size() + static_cast<std::size_t>(d.train_negatives), d.train.size());
+  EXPECT_EQ(d.train_partials, 0);  // positive_overlap 1: whole gestures only
+
+  // Partial positives at 0.75: windows holding >= 45 of a 60-sample gesture train as it, unless
+  // they hold half of a neighbour. The wave at [123, 183): stepping by 7 off the whole-gesture
+  // starts [60, 123], 53 and 46 hold 53 and 46 of it, 130 and 137 likewise, but those hold 30
+  // and 37 of the shake at [223, 283): half or more. The shake's mirror image: 130 and 137. The
+  // import's shake, alone: all four.
+  o.negatives = true;
+  o.positive_overlap = 0.75;
+  const auto p = build_dataset(caps, {"wave"}, o);
+  EXPECT_EQ(p.train_negatives, d.train_negatives);  // the negatives do not change
+  const auto wave_partial =
+      partial_starts(306, {kLen, 60}, {{kLen + 100, 60}}, kLen, 10, 0.75, 0.5);
+  EXPECT_EQ(wave_partial, (std::vector<std::int64_t>{46, 53}));
+  std::map<std::int64_t, int> partial_per_capture;
+  std::int64_t extra = 0;
+  for (std::size_t i = 0; i < p.train.size(); ++i)
+    if (p.train.y[i] != null_cls) ++partial_per_capture[p.train.capture_id[i]];
+  for (std::size_t i = 0; i < d.train.size(); ++i)
+    if (d.train.y[i] != null_cls) --partial_per_capture[d.train.capture_id[i]];
+  for (const auto& [id, k] : partial_per_capture) extra += k;
+  EXPECT_EQ(partial_per_capture[1], 2);
+  EXPECT_EQ(partial_per_capture[2], 2);
+  EXPECT_EQ(partial_per_capture[3], 4);
+  EXPECT_EQ(extra, p.train_partials);
+  EXPECT_EQ(p.train_partials, 8);
+  EXPECT_EQ(p.counts.at("wave").train_windows, d.counts.at("wave").train_windows + 2);
+  EXPECT_THROW(
+      (void)build_dataset(caps, {"wave"}, DatasetOptions{kLen, 10, 0.0, 1, true, 0.5, 0.5}),
+      std::invalid_argument);
 }
 
 TEST(TrainingDataset, NegativesStayOnTheirCapturesSideOfTheSplit) {
