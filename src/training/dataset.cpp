@@ -28,6 +28,13 @@ double share(std::int64_t s, int length, LabelSpan g) {
   return whole > 0 && overlap > 0 ? static_cast<double>(overlap) / static_cast<double>(whole) : 0;
 }
 
+/// Whether the window [s, s+length) holds less than `max` of every span.
+bool holds_less_of_each(std::int64_t s, int length, const std::vector<LabelSpan>& spans,
+                        double max) {
+  return std::none_of(spans.begin(), spans.end(),
+                      [&](const LabelSpan& g) { return share(s, length, g) >= max; });
+}
+
 }  // namespace
 
 std::vector<std::int64_t> window_starts(std::int64_t n, LabelSpan span, int length, int stride) {
@@ -53,11 +60,8 @@ std::vector<std::int64_t> negative_starts(std::int64_t n, const std::vector<Labe
                                           int length, int stride, double max_overlap) {
   std::vector<std::int64_t> out;
   if (length < 1 || stride < 1 || n < length) return out;
-  for (std::int64_t s = 0; s + length <= n; s += stride) {
-    if (std::none_of(gestures.begin(), gestures.end(),
-                     [&](const LabelSpan& g) { return share(s, length, g) >= max_overlap; }))
-      out.push_back(s);
-  }
+  for (std::int64_t s = 0; s + length <= n; s += stride)
+    if (holds_less_of_each(s, length, gestures, max_overlap)) out.push_back(s);
   return out;
 }
 
@@ -75,8 +79,7 @@ std::vector<std::int64_t> partial_starts(std::int64_t n, LabelSpan own,
       (1 - min_share) * static_cast<double>(std::min<std::int64_t>(own.count, length));
   const auto step = std::clamp<std::int64_t>(static_cast<std::int64_t>(band / 2 + 1e-9), 1, stride);
   const auto keep = [&](std::int64_t s) {
-    return std::none_of(others.begin(), others.end(),
-                        [&](const LabelSpan& g) { return share(s, length, g) >= max_other; });
+    return holds_less_of_each(s, length, others, max_other);
   };
   for (std::int64_t s = whole.front() - step; s >= 0 && share(s, length, own) >= min_share;
        s -= step)
@@ -228,15 +231,24 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
   d.labels = base_labels;
   d.train.length = d.val.length = opt.length;
 
+  // Each capture's labelled span (parsed from its JSON) and whole-gesture windows, once.
+  std::vector<LabelSpan> spans;
+  std::vector<std::vector<std::int64_t>> starts;
+  spans.reserve(captures.size());
+  starts.reserve(captures.size());
+  for (const auto& c : captures) {
+    spans.push_back(labelled_span(c));
+    starts.push_back(window_starts(c.n_samples(), spans.back(), opt.length, opt.stride));
+  }
+
   // The context windows first: negatives may bring the null class in.
   std::vector<std::vector<std::int64_t>> negatives(captures.size()), partials(captures.size());
   if (opt.negatives || opt.positive_overlap < 1) {
     const NearbySpans nearby(captures, opt.null_label);
     for (std::size_t i = 0; i < captures.size(); ++i) {
       const auto& c = captures[i];
-      if (c.label == opt.null_label) continue;
-      const auto own = labelled_span(c);
-      if (window_starts(c.n_samples(), own, opt.length, opt.stride).empty()) continue;
+      if (c.label == opt.null_label || starts[i].empty()) continue;
+      const auto own = spans[i];
       std::vector<LabelSpan> others;
       for (const auto& g : nearby.of(c, opt.length)) others.push_back(g.span);
       partials[i] = partial_starts(c.n_samples(), own, others, opt.length, opt.stride,
@@ -265,7 +277,7 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
   for (std::size_t i = 0; i < captures.size(); ++i) {
     const auto& c = captures[i];
     d.max_capture_id = std::max(d.max_capture_id, c.id);
-    if (window_starts(c.n_samples(), labelled_span(c), opt.length, opt.stride).empty()) {
+    if (starts[i].empty()) {
       ++d.too_short;
       continue;
     }
@@ -297,15 +309,14 @@ Dataset build_dataset(const std::vector<capture::CaptureRecord>& captures,
       const auto& c = captures[i];
       const bool val = val_set.count(i) > 0;
       auto& set = val ? d.val : d.train;
-      const auto starts = window_starts(c.n_samples(), labelled_span(c), opt.length, opt.stride);
-      for (auto s : starts) set.add(c.data, c.n_samples(), s, cls, c.id);
+      for (auto s : starts[i]) set.add(c.data, c.n_samples(), s, cls, c.id);
       for (auto s : partials[i]) set.add(c.data, c.n_samples(), s, cls, c.id);
       for (auto s : negatives[i]) set.add(c.data, c.n_samples(), s, null_cls, c.id);
       (val ? d.val_negatives : d.train_negatives) += static_cast<std::int64_t>(negatives[i].size());
       (val ? d.val_partials : d.train_partials) += static_cast<std::int64_t>(partials[i].size());
       (val ? counts.val_captures : counts.train_captures) += 1;
       (val ? counts.val_windows : counts.train_windows) +=
-          static_cast<std::int64_t>(starts.size() + partials[i].size());
+          static_cast<std::int64_t>(starts[i].size() + partials[i].size());
     }
   }
   return d;
