@@ -9,7 +9,8 @@ client is the "user" of the demo:
      labelled "null";
   2. fine-tuning: finetune.run with wait=true; prints the gate's decision and metrics;
   3. evaluation: for --evaluate seconds, prints each gesture event next to what the device was
-     really doing, then a confusion summary (truth x detected) over the gestures performed.
+     really doing, then a confusion summary (truth x detected) over the gestures performed, the
+     events outside any gesture, and how long after a gesture's end its start message arrived.
 
 Windows holding only part of a gesture, or the idle between two, are taught as null by the daemon
 itself from each capture's context (training.negatives, docs/training.md "Negatives").
@@ -18,6 +19,7 @@ Usage: teach_sim.py --control ENDPOINT --events ENDPOINT [--teach 60] [--evaluat
 """
 import argparse
 import json
+import math
 import sys
 import time
 import uuid
@@ -149,9 +151,18 @@ def main():
                   f"min {c['min_duration_ms']} ms", flush=True)
 
     print(f"== evaluating for {args.evaluate:.0f} s: gesture events vs. what the devices really did", flush=True)
-    while sub.poll(0):  # drop what queued during training
-        sub.recv_multipart()
+    # Drop what queued during training, but keep the gestures that ended within --lag before the
+    # evaluation: windows still holding them may announce them now. Events they explain are
+    # neither counted as recognised nor as outside any gesture.
+    t_eval_start = time.monotonic_ns()
+    before = []
+    while sub.poll(0):
+        msg = json.loads(sub.recv_multipart()[1])
+        if msg.get("type") == "truth" and msg["label"] != "null" and \
+                msg["t_end_host_ns"] > t_eval_start - int(args.lag * 1e9):
+            before.append(truth_spans(msg))
     truths, events = [], []
+    started = {}  # (device, seq) -> when its start message arrived here (CLOCK_MONOTONIC, ns)
 
     def messages(seconds):
         """The bus's messages for `seconds`, decoded."""
@@ -164,10 +175,11 @@ def main():
         if msg.get("type") == "truth" and msg["label"] != "null":
             truths.append(truth_spans(msg))
         elif msg.get("type") == "gesture" and msg.get("phase") == "start":
+            started[(msg["device"], msg["seq"])] = time.monotonic_ns()
             print(f"   start {msg['label']:7s} on {msg['device']:12s}", flush=True)
         elif msg.get("type") == "gesture":
             events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
-                           msg["confidence"]))
+                           msg["confidence"], started.get((msg["device"], msg["seq"]))))
             print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
     # A gesture's truth is published when it ends: wait that long for the truths of gestures that
     # were still going on when the evaluation ended (their events are already counted).
@@ -182,18 +194,28 @@ def main():
     labels = sorted({t[1] for t in truths} | {e[1] for e in events})
     confusion = {}
     used = set()
+    earlier = 0  # events of gestures that ended before the evaluation began
+    latencies = []  # s from a recognised gesture's end to its start message reaching this client
     lag = int(args.lag * 1e9)
     for dev, label, t0, t1 in truths:
-        cands = [k for k, (edev, _, on, _, _) in enumerate(events)
+        cands = [k for k, (edev, _, on, _, _, _) in enumerate(events)
                  if k not in used and edev == dev and t0 <= on <= t1 + lag]
         same = [k for k in cands if events[k][1] == label]
         pick = same[0] if same else (cands[0] if cands else None)
         hit = "(missed)" if pick is None else events[pick][1]
         if pick is not None:
             used.add(pick)
+            if events[pick][5] is not None and events[pick][1] == label:
+                latencies.append((events[pick][5] - t1) / 1e9)
         confusion[(label, hit)] = confusion.get((label, hit), 0) + 1
+    for dev, label, t0, t1 in before:  # unscored: the evaluation began after them
+        for k, (edev, elabel, on, _, _, _) in enumerate(events):
+            if k not in used and edev == dev and elabel == label and t0 <= on <= t1 + lag:
+                used.add(k)
+                earlier += 1
+                break
     spurious = len(events) - len(used)
-    for k, (dev, label, on, off, conf) in enumerate(events):
+    for k, (dev, label, on, off, conf, _) in enumerate(events):
         if k in used:
             continue
         near = [(abs(on - t1), t) for t in truths if t[0] == dev for t1 in (t[3],)]
@@ -212,7 +234,14 @@ def main():
             continue
         print("   " + f"{t:8s}" + "".join(f"{confusion.get((t, c), 0):>10d}" for c in cols))
         right += confusion.get((t, t), 0)
-    print(f"   recognised {right} of {len(truths)} gestures; {spurious} events outside any gesture", flush=True)
+    print(f"   recognised {right} of {len(truths)} gestures; {spurious} events outside any gesture"
+          + (f" ({earlier} more of gestures that ended before the evaluation began, not counted)" if earlier else ""),
+          flush=True)
+    if latencies:
+        latencies.sort()
+        pct = lambda q: latencies[max(0, math.ceil(q * len(latencies)) - 1)]  # noqa: E731 (nearest rank)
+        print(f"   start message after the gesture's end: p50 {pct(0.5):+.2f} s, p95 {pct(0.95):+.2f} s "
+              f"(over {len(latencies)} recognised gestures; negative: before the end)", flush=True)
     return 0
 
 
