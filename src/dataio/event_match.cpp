@@ -117,7 +117,7 @@ EventReport match_events(const std::vector<TruthSegment>& segments,
         inside_other = inside_other || inside;
         continue;
       }
-      const std::int64_t late = s.scored ? 0 : std::max<std::int64_t>(0, s.late_ns);
+      const std::int64_t late = std::max<std::int64_t>(0, s.late_ns);
       if (e.onset_ns < s.start_ns - tol || e.onset_ns > s.end_ns + tol + late) continue;
       const std::int64_t dist = inside                    ? 0
                                 : e.onset_ns < s.start_ns ? s.start_ns - e.onset_ns

@@ -2,7 +2,8 @@
 // Event-level scoring: gesture events against labelled segments (docs/training.md "Evaluate").
 //
 // Matching rule. An event matches a segment when their labels agree and the event's onset lies
-// inside the segment widened by `tolerance_s` on both sides: start - tol <= onset <= end + tol.
+// inside the segment widened by `tolerance_s` on both sides: start - tol <= onset <= end + tol
+// (+ the segment's late_ns, when the first window able to announce it ends after it).
 // Events are taken in onset order; an event that matches several segments goes to the one whose
 // (unwidened) span is nearest its onset (0 inside), the earlier on a tie.
 //   - the first event matching a segment detects it (a true positive);
@@ -37,8 +38,10 @@ struct TruthSegment {
   std::int64_t start_ns = 0;
   std::int64_t end_ns = 0;  ///< >= start_ns
   bool scored = true;       ///< false: matched, but neither asked for nor counted (see above)
-  /// Unscored only: an event may also match up to this long after end + tolerance (a gesture
-  /// that the first windows of a capture see whole end up to a window after it).
+  /// An event may also match up to this long after end + tolerance: the first window able to
+  /// announce the gesture ends this long after it (a neighbour that a capture's first windows see
+  /// whole, up to a window after it; a gesture that ends before its stream's first window is
+  /// complete). >= 0; 0 for the rest.
   std::int64_t late_ns = 0;
 };
 

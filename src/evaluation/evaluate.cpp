@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -115,6 +116,25 @@ class Scorer {
   std::uint64_t seq_ = 0;
 };
 
+/// A gesture that ends before the first window of its stream is complete (the stream, or the
+/// recording after a gap, begins inside or just after it) cannot be announced before that window:
+/// its segment may be matched that much later (TruthSegment::late_ns), so that the wait for the
+/// first window is neither a missed gesture nor a false event.
+void allow_for_stream_starts(events::ScoreTrace& trace) {
+  std::int64_t prev_end = std::numeric_limits<std::int64_t>::min();  // the last run's last window
+  for (std::size_t i = 0; i < trace.windows.size(); ++i) {
+    const auto& w = trace.windows[i];
+    if (i > 0 && w.seq == trace.windows[i - 1].seq + 1) {
+      prev_end = w.end.t_host_ns;
+      continue;
+    }
+    for (auto& s : trace.segments)  // a run starts at window i
+      if (s.end_ns > prev_end && s.end_ns < w.end.t_host_ns)
+        s.late_ns = std::max(s.late_ns, w.end.t_host_ns - s.end_ns);
+    prev_end = w.end.t_host_ns;
+  }
+}
+
 /// Window figures from the trace, event figures from replaying it, against the truth.
 EvaluateReport summarise(events::ScoreTrace trace, const std::vector<int>& predicted,
                          std::int64_t t0_ns, const Config& cfg,
@@ -137,6 +157,7 @@ EvaluateReport summarise(events::ScoreTrace trace, const std::vector<int>& predi
     pred.push_back(predicted[i]);
   }
   r.windows = training::classification_metrics(truth, pred, r.classes.size());
+  allow_for_stream_starts(trace);
   const auto rep = events::replay(trace, cfg.events, calibration);
   std::vector<dataio::ScoredEvent> evs;
   for (std::size_t i = 0; i < rep.events.size(); ++i) {

@@ -94,6 +94,28 @@ TEST(Evaluate, KnownScoresGiveKnownFigures) {
   EXPECT_NEAR(r.events.null_hours * 3600, 60.0 - 2 - 1.5 - 8, 0.3);
 }
 
+TEST(Evaluate, AGestureBeforeTheFirstWindowIsCompleteIsDetectedLate) {
+  // The first window (5 s) ends 2.5 s after the wave: its event cannot come sooner, and is the
+  // wave's (not a miss and a false event); the latency says how late. The tap, mid-stream,
+  // keeps the plain tolerance: a second, late tap event would be a false one.
+  TempDir dir;
+  const std::string file = dir / "rec.csv";
+  write_csv(file, 100, 40, {{"wave", 1.0, 2.5}, {"tap", 20, 21.5}});
+  const auto r = evaluation::evaluate_recording(reading_model(), options(file));
+  EXPECT_EQ(r.events.segments, 2);
+  EXPECT_EQ(r.events.detected, 2);
+  EXPECT_EQ(r.events.false_events, 0);
+  ASSERT_FALSE(r.event_rows.empty());
+  EXPECT_GE(r.event_rows[0].onset_s, 4.9);  // the first window's end
+  EXPECT_EQ(r.event_rows[0].outcome, dataio::EventOutcome::kDetected);
+  ASSERT_EQ(r.events.latency_end_s.size(), 2u);
+  EXPECT_GT(r.events.latency_end_s[0], 2.3);
+  EXPECT_LT(r.events.latency_end_s[1], 1.0);
+  ASSERT_EQ(r.trace.segments.size(), 2u);
+  EXPECT_GT(r.trace.segments[0].late_ns, 0);
+  EXPECT_EQ(r.trace.segments[1].late_ns, 0);
+}
+
 TEST(Evaluate, IsDeterministic) {
   TempDir dir;
   const std::string file = dir / "rec.csv";

@@ -239,10 +239,15 @@ TEST(EventMatch, UnscoredSegmentsTakeTheirEventsWithoutCountingThem) {
   EXPECT_EQ(r.null_ns, (40 - 3) * kS);  // unscored time is not null either
   EXPECT_DOUBLE_EQ(r.recall, 1.0);
   EXPECT_EQ(to_json(r)["ignored"], 4);
-  // Lateness is for unscored segments only: a scored one keeps the plain tolerance.
+  // A scored segment's lateness counts too (one its stream's first window announces late):
+  // up to end + tolerance + late, and no further.
   auto late = seg("punch", 10, 11);
-  late.late_ns = 5 * kS;
-  EXPECT_EQ(match_events({late}, {ev("punch", 14, 15)}, 40 * kS).outcomes,
+  late.late_ns = 2 * kS;
+  EXPECT_EQ(match_events({late}, {ev("punch", 13.9, 15)}, 40 * kS).outcomes,
+            std::vector<O>{O::kDetected});
+  EXPECT_EQ(match_events({late}, {ev("punch", 14.1, 15)}, 40 * kS).outcomes,
+            std::vector<O>{O::kInNull});
+  EXPECT_EQ(match_events({seg("punch", 10, 11)}, {ev("punch", 13.9, 15)}, 40 * kS).outcomes,
             std::vector<O>{O::kInNull});
   EXPECT_EQ(merge_reports({r, r}).ignored, 8);
 }
