@@ -171,22 +171,36 @@ def main():
             if sub.poll(200):
                 yield json.loads(sub.recv_multipart()[1])
 
+    after = set()  # events that began after the evaluation: counted only when they match
+
+    def take(msg, late):
+        if msg.get("type") != "gesture":
+            return
+        if msg.get("phase") == "start":
+            started[(msg["device"], msg["seq"])] = time.monotonic_ns()
+            if not late:
+                print(f"   start {msg['label']:7s} on {msg['device']:12s}", flush=True)
+            return
+        if late and msg["onset"]["t_host_ns"] >= t_eval_end:
+            after.add(len(events))
+        events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
+                       msg["confidence"], started.get((msg["device"], msg["seq"]))))
+        if not late:
+            print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
+
     for msg in messages(args.evaluate):
         if msg.get("type") == "truth" and msg["label"] != "null":
             truths.append(truth_spans(msg))
-        elif msg.get("type") == "gesture" and msg.get("phase") == "start":
-            started[(msg["device"], msg["seq"])] = time.monotonic_ns()
-            print(f"   start {msg['label']:7s} on {msg['device']:12s}", flush=True)
-        elif msg.get("type") == "gesture":
-            events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
-                           msg["confidence"], started.get((msg["device"], msg["seq"]))))
-            print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
-    # A gesture's truth is published when it ends: wait that long for the truths of gestures that
-    # were still going on when the evaluation ended (their events are already counted).
+        take(msg, False)
+    # A gesture's truth is published when it ends, its end message when the windows let go of it:
+    # wait --lag for the truths of gestures that were still going on when the evaluation ended,
+    # and for the end messages of events still open (those that began after the evaluation count
+    # only when they match one of those gestures).
     t_eval_end = time.monotonic_ns()
     for msg in messages(args.lag):
         if msg.get("type") == "truth" and msg["label"] != "null" and msg["t_start_host_ns"] < t_eval_end:
             truths.append(truth_spans(msg))
+        take(msg, True)
 
     # An event's onset is the END of the first window that voted for it: it comes after the
     # motion by up to a window. A gesture is matched to an unused event of its device whose onset
@@ -194,6 +208,7 @@ def main():
     labels = sorted({t[1] for t in truths} | {e[1] for e in events})
     confusion = {}
     used = set()
+    missed = []
     earlier = 0  # events of gestures that ended before the evaluation began
     latencies = []  # s from a recognised gesture's end to its start message reaching this client
     lag = int(args.lag * 1e9)
@@ -203,6 +218,8 @@ def main():
         same = [k for k in cands if events[k][1] == label]
         pick = same[0] if same else (cands[0] if cands else None)
         hit = "(missed)" if pick is None else events[pick][1]
+        if pick is None:
+            missed.append((dev, label, t0, t1))
         if pick is not None:
             used.add(pick)
             if events[pick][5] is not None and events[pick][1] == label:
@@ -214,9 +231,9 @@ def main():
                 used.add(k)
                 earlier += 1
                 break
-    spurious = len(events) - len(used)
+    spurious = len([k for k in range(len(events)) if k not in used and k not in after])
     for k, (dev, label, on, off, conf, _) in enumerate(events):
-        if k in used:
+        if k in used or k in after:
             continue
         near = [(abs(on - t1), t) for t in truths if t[0] == dev for t1 in (t[3],)]
         what = ""
@@ -225,6 +242,14 @@ def main():
             what = f"; nearest gesture on it: {tl} {(t0 - on) / 1e9:+.1f} .. {(t1 - on) / 1e9:+.1f} s"
         print(f"   outside any gesture: {label} on {dev} (onset {(on - t_eval_end) / 1e9:+.1f} s from the "
               f"end of the evaluation, {(off - on) / 1e9:.1f} s long, confidence {conf:.2f}{what})")
+    for dev, label, t0, t1 in missed:
+        near = [(abs(on - t0), e) for e in events if e[0] == dev for on in (e[2],)]
+        what = ""
+        if near:
+            _, (_, el, on, _, _, _) = min(near)
+            what = f"; nearest event on it: {el} at {(on - t0) / 1e9:+.1f} s"
+        print(f"   missed: {label} on {dev} ({(t0 - t_eval_end) / 1e9:+.1f} s from the end of the evaluation, "
+              f"{(t1 - t0) / 1e9:.1f} s long{what})")
     cols = labels + ["(missed)"]
     print("== confusion summary (rows: performed, columns: detected)")
     print("   " + " " * 8 + "".join(f"{c:>10s}" for c in cols))
