@@ -121,16 +121,13 @@ class Scorer {
 /// its segment may be matched that much later (TruthSegment::late_ns), so that the wait for the
 /// first window is neither a missed gesture nor a false event.
 void allow_for_stream_starts(events::ScoreTrace& trace) {
-  std::int64_t prev_end = std::numeric_limits<std::int64_t>::min();  // the last run's last window
+  std::int64_t prev_end = std::numeric_limits<std::int64_t>::min();  // the window before
   for (std::size_t i = 0; i < trace.windows.size(); ++i) {
     const auto& w = trace.windows[i];
-    if (i > 0 && w.seq == trace.windows[i - 1].seq + 1) {
-      prev_end = w.end.t_host_ns;
-      continue;
-    }
-    for (auto& s : trace.segments)  // a run starts at window i
-      if (s.end_ns > prev_end && s.end_ns < w.end.t_host_ns)
-        s.late_ns = std::max(s.late_ns, w.end.t_host_ns - s.end_ns);
+    if (i == 0 || w.seq != trace.windows[i - 1].seq + 1)  // a run starts at window i
+      for (auto& s : trace.segments)
+        if (s.end_ns > prev_end && s.end_ns < w.end.t_host_ns)
+          s.late_ns = std::max(s.late_ns, w.end.t_host_ns - s.end_ns);
     prev_end = w.end.t_host_ns;
   }
 }
