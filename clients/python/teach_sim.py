@@ -23,8 +23,13 @@ import math
 import sys
 import time
 import uuid
+from collections import namedtuple
 
 import zmq
+
+Truth = namedtuple("Truth", "device label t0 t1")  # what a simulated device did (host ns)
+# A gesture event: onset/offset (host ns), and when its start message arrived here (or None).
+Event = namedtuple("Event", "device label onset offset confidence started_ns")
 
 
 class Control:
@@ -67,7 +72,7 @@ class Control:
 
 
 def truth_spans(msg):
-    return msg["device"], msg["label"], msg["t_start_host_ns"], msg["t_end_host_ns"]
+    return Truth(msg["device"], msg["label"], msg["t_start_host_ns"], msg["t_end_host_ns"])
 
 
 def main():
@@ -183,8 +188,8 @@ def main():
             return
         if late and msg["onset"]["t_host_ns"] >= t_eval_end:
             after.add(len(events))
-        events.append((msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
-                       msg["confidence"], started.get((msg["device"], msg["seq"]))))
+        events.append(Event(msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
+                            msg["confidence"], started.get((msg["device"], msg["seq"]))))
         if not late:
             print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
 
@@ -205,51 +210,53 @@ def main():
     # An event's onset is the END of the first window that voted for it: it comes after the
     # motion by up to a window. A gesture is matched to an unused event of its device whose onset
     # lies in [start, end + lag]: one with its label if there is one, else the first (confusion).
-    labels = sorted({t[1] for t in truths} | {e[1] for e in events})
+    labels = sorted({t.label for t in truths} | {e.label for e in events})
     confusion = {}
     used = set()
     missed = []
     earlier = 0  # events of gestures that ended before the evaluation began
     latencies = []  # s from a recognised gesture's end to its start message reaching this client
     lag = int(args.lag * 1e9)
-    for dev, label, t0, t1 in truths:
-        cands = [k for k, (edev, _, on, _, _, _) in enumerate(events)
-                 if k not in used and edev == dev and t0 <= on <= t1 + lag]
-        same = [k for k in cands if events[k][1] == label]
-        pick = same[0] if same else (cands[0] if cands else None)
-        hit = "(missed)" if pick is None else events[pick][1]
+
+    def pick_event(t, any_label):
+        """The unused event that `t` matches (its label first; any label if any_label), or None."""
+        cands = [k for k, e in enumerate(events)
+                 if k not in used and e.device == t.device and t.t0 <= e.onset <= t.t1 + lag]
+        same = [k for k in cands if events[k].label == t.label]
+        return same[0] if same else (cands[0] if cands and any_label else None)
+
+    for t in truths:
+        pick = pick_event(t, True)
         if pick is None:
-            missed.append((dev, label, t0, t1))
+            missed.append(t)
+            hit = "(missed)"
+        else:
+            used.add(pick)
+            e = events[pick]
+            hit = e.label
+            if e.started_ns is not None and e.label == t.label:
+                latencies.append((e.started_ns - t.t1) / 1e9)
+        confusion[(t.label, hit)] = confusion.get((t.label, hit), 0) + 1
+    for t in before:  # unscored: the evaluation began after them
+        pick = pick_event(t, False)
         if pick is not None:
             used.add(pick)
-            if events[pick][5] is not None and events[pick][1] == label:
-                latencies.append((events[pick][5] - t1) / 1e9)
-        confusion[(label, hit)] = confusion.get((label, hit), 0) + 1
-    for dev, label, t0, t1 in before:  # unscored: the evaluation began after them
-        for k, (edev, elabel, on, _, _, _) in enumerate(events):
-            if k not in used and edev == dev and elabel == label and t0 <= on <= t1 + lag:
-                used.add(k)
-                earlier += 1
-                break
+            earlier += 1
     spurious = len([k for k in range(len(events)) if k not in used and k not in after])
-    for k, (dev, label, on, off, conf, _) in enumerate(events):
+    for k, e in enumerate(events):
         if k in used or k in after:
             continue
-        near = [(abs(on - t1), t) for t in truths if t[0] == dev for t1 in (t[3],)]
+        t = min((t for t in truths if t.device == e.device), key=lambda t: abs(e.onset - t.t1), default=None)
         what = ""
-        if near:
-            _, (_, tl, t0, t1) = min(near)
-            what = f"; nearest gesture on it: {tl} {(t0 - on) / 1e9:+.1f} .. {(t1 - on) / 1e9:+.1f} s"
-        print(f"   outside any gesture: {label} on {dev} (onset {(on - t_eval_end) / 1e9:+.1f} s from the "
-              f"end of the evaluation, {(off - on) / 1e9:.1f} s long, confidence {conf:.2f}{what})")
-    for dev, label, t0, t1 in missed:
-        near = [(abs(on - t0), e) for e in events if e[0] == dev for on in (e[2],)]
-        what = ""
-        if near:
-            _, (_, el, on, _, _, _) = min(near)
-            what = f"; nearest event on it: {el} at {(on - t0) / 1e9:+.1f} s"
-        print(f"   missed: {label} on {dev} ({(t0 - t_eval_end) / 1e9:+.1f} s from the end of the evaluation, "
-              f"{(t1 - t0) / 1e9:.1f} s long{what})")
+        if t:
+            what = f"; nearest gesture on it: {t.label} {(t.t0 - e.onset) / 1e9:+.1f} .. {(t.t1 - e.onset) / 1e9:+.1f} s"
+        print(f"   outside any gesture: {e.label} on {e.device} (onset {(e.onset - t_eval_end) / 1e9:+.1f} s from "
+              f"the end of the evaluation, {(e.offset - e.onset) / 1e9:.1f} s long, confidence {e.confidence:.2f}{what})")
+    for t in missed:
+        e = min((e for e in events if e.device == t.device), key=lambda e: abs(e.onset - t.t0), default=None)
+        what = f"; nearest event on it: {e.label} at {(e.onset - t.t0) / 1e9:+.1f} s" if e else ""
+        print(f"   missed: {t.label} on {t.device} ({(t.t0 - t_eval_end) / 1e9:+.1f} s from the end of the evaluation, "
+              f"{(t.t1 - t.t0) / 1e9:.1f} s long{what})")
     cols = labels + ["(missed)"]
     print("== confusion summary (rows: performed, columns: detected)")
     print("   " + " " * 8 + "".join(f"{c:>10s}" for c in cols))
