@@ -129,12 +129,12 @@ std::optional<GestureEvent> PostProcessor::end_gesture() {
   if (active_ < 0) return std::nullopt;
   const int label = active_;
   active_ = -1;
-  refractory_until_ns_[label] =
-      current_.offset.t_host_ns + static_cast<std::int64_t>(cfg_.refractory_ms) * 1'000'000;
-  if (!announced_) {
+  if (!announced_) {  // nothing went out, so nothing can be announced twice: no refractory time
     ++stats_.too_short;
     return std::nullopt;
   }
+  refractory_until_ns_[label] =
+      current_.offset.t_host_ns + static_cast<std::int64_t>(cfg_.refractory_ms) * 1'000'000;
   announced_ = false;
   GestureEvent e = std::move(current_);
   e.phase = GestureEvent::Phase::kEnd;

@@ -11,8 +11,9 @@
 //     (hysteresis: release <= onset), or another class takes over by the onset rule;
 //  4. a gesture is announced once it has lasted min_duration_ms (at once when 0): a start message
 //     (take_started()); when it ends, its end message follows with the same seq. A gesture that
-//     ends before min_duration_ms is never announced (counted as too_short). Its class then
-//     stays refractory for refractory_ms.
+//     ends before min_duration_ms is never announced (counted as too_short). An announced
+//     gesture's class then stays refractory for refractory_ms (one never announced does not:
+//     a too-short blip must not lock out the real gesture that follows it).
 // A window that does not follow its predecessor (window seq not previous + 1: device reset,
 // overload drops or a gap) closes the gesture in progress and clears the smoothing history.
 //
