@@ -90,6 +90,10 @@ struct EventsConfig {
   /// Use the live model's per-class calibration (src/events/calibration.h) for the keys the
   /// file does not set.
   bool calibrated = true;
+  /// Calibration: a class's start messages wait for a second window (a positive minimum
+  /// duration) only while their median on the validation captures still comes within this long
+  /// after the gesture's end (docs/events.md "Calibration"), >= 0.
+  int latency_budget_ms = 300;
   /// Not a key: the [events] keys the file sets explicitly (filled by the loader), which win
   /// over a model's calibration. Empty for a config built in code.
   std::vector<std::string> explicit_keys{};

@@ -181,6 +181,9 @@ const Section<EventsConfig>& events_section() {
               }),
               key("publish_scores", &S::publish_scores, kLive),
               key("calibrated", &S::calibrated, kLive),
+              key("latency_budget_ms", &S::latency_budget_ms).check([](int& v, const Ctx& c) {
+                c.in_range(v, 0, 60'000);
+              }),
           },
       .restart_by_key = true,
       // Which keys the file sets: they win over a model's calibration (calibration.h).

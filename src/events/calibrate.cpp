@@ -107,6 +107,34 @@ nlohmann::json class_brief(const dataio::EventReport& r, const std::string& labe
           {"false_events", it->second.false_events}};
 }
 
+/// The minimum duration that makes a start wait for a second window (two windows at a hop of
+/// 100 ms or more; the grid's shortest positive value).
+constexpr int kConfirmMs = 100;
+
+/// The median time from a detected gesture's end to its start message, over the gestures of
+/// `cls` the replay detects (nullopt when it detects none).
+std::optional<double> class_latency_p50_s(const ScoreTrace& trace, const EventsConfig& cfg,
+                                          std::shared_ptr<const Calibration> cal,
+                                          const dataio::MatchOptions& match,
+                                          const std::string& cls) {
+  const Replay r = replay(trace, cfg, std::move(cal));
+  std::vector<dataio::ScoredEvent> evs;
+  evs.reserve(r.events.size());
+  for (std::size_t i = 0; i < r.events.size(); ++i)
+    evs.push_back({r.events[i].label, r.events[i].onset.t_host_ns, r.events[i].offset.t_host_ns,
+                   r.first_message_ns[i]});
+  const auto rep = dataio::match_events(trace.segments, evs, trace.duration_ns, match);
+  std::vector<double> lat;
+  for (std::size_t i = 0; i < evs.size(); ++i) {
+    if (rep.outcomes[i] != dataio::EventOutcome::kDetected || evs[i].label != cls) continue;
+    const auto& seg = trace.segments[static_cast<std::size_t>(rep.matched_segment[i])];
+    lat.push_back(static_cast<double>(evs[i].first_message_ns - seg.end_ns) / 1e9);
+  }
+  if (lat.empty()) return std::nullopt;
+  std::sort(lat.begin(), lat.end());
+  return lat[(lat.size() - 1) / 2];  // the lower median
+}
+
 /// One setting out of a tied region, one key at a time (onset, minimum duration, smoothing,
 /// release), keeping the candidates with the value picked. Every candidate in `tied` scored the
 /// same, so the choice is as good on the data as any:
@@ -287,6 +315,23 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
       }
     }
     if (!changed) break;
+  }
+  // Confirmation: a class that would announce on one window alone waits for a second one (the
+  // shortest positive minimum duration of the grid) when that scores the same on the trace and
+  // its median start message still comes within the latency budget of the gesture's end.
+  if (!set_in_file(cfg, "min_duration_ms")) {
+    for (const auto& cls : classes) {
+      const ClassParams now = current->classes[cls];
+      if (now.min_duration_ms > 0) continue;
+      const auto inc_report = replay_report(trace, cfg, current, opt.match);
+      auto cand = std::make_shared<Calibration>(*current);
+      cand->classes[cls].min_duration_ms = kConfirmMs;
+      const auto rep = replay_report(trace, cfg, cand, opt.match);
+      res.replays += 3;
+      if (better(score_of(inc_report, cls), score_of(rep, cls))) continue;
+      const auto lat = class_latency_p50_s(trace, cfg, cand, opt.match, cls);
+      if (lat && *lat <= static_cast<double>(cfg.latency_budget_ms) / 1e3 + kEps) current = cand;
+    }
   }
   res.calibration = *current;
   res.after = replay_report(trace, cfg, current, opt.match);

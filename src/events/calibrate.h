@@ -18,12 +18,18 @@
 //   - objective: among candidates meeting the false-event constraint, the highest event macro-F1
 //     (mean over the gesture classes of the trace; a fragment, a second event for one gesture,
 //     counts as an extra event like a false one), then that class's event F1, then fewer false
-//     events and fragments. Candidates that tie (usual on small validation sets, where many settings find every
-//     gesture) are resolved one key at a time: the onset and release thresholds to the centre of
-//     the tied range (the largest distance to settings that lose gestures or admit false events,
-//     since new data shifts scores), the minimum duration and smoothing, which only delay the
-//     start message, to the tied value nearest the config's (lower on a tie): a class is made
-//     slower than the config asks only when the data shows it must be.
+//     events and fragments. Candidates that tie (usual on small validation sets, where many
+//     settings find every gesture) are resolved one key at a time: the onset and release thresholds
+//     to the centre of the tied range (the largest distance to settings that lose gestures or admit
+//     false events, since new data shifts scores), the minimum duration and smoothing, which only
+//     delay the start message, to the tied value nearest the config's (lower on a tie): a class is
+//     made slower than the config asks only when the data shows it must be.
+//   - confirmation, after the search: a class left to announce on one window alone (minimum
+//     duration 0, the key not set in the file) gets the grid's shortest positive minimum
+//     duration (100 ms: a second window must agree) when that scores no worse on the trace and
+//     the class's median start message then still comes at most cfg.latency_budget_ms after the
+//     gesture's end. One window at a transition (null -> gesture, gesture -> gesture) is
+//     routinely misread, and validation captures hold too few transitions to show it.
 //   - constraint: false events in null <= 1 per 10 min of null. With less than 10 min of null in
 //     the trace a rate of 1 per 10 min cannot be measured, and the fallback rule applies: no
 //     false event in null at all (and with less than 1 min of null, no onset threshold below the

@@ -159,6 +159,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "events.release_threshold = 0.7: must be in [0, events.onset_threshold]"},
         BadCase{"smoothing_zero", "[events]\nsmoothing_windows = 0\n" + kDevice,
                 "events.smoothing_windows = 0"},
+        BadCase{"latency_budget_negative", "[events]\nlatency_budget_ms = -1\n" + kDevice,
+                "events.latency_budget_ms = -1"},
         BadCase{"old_threshold_key", "[events]\nthreshold = 0.5\n" + kDevice,
                 "events.threshold = 0.5: unknown key"},
         BadCase{"insecure_tcp", "[bus]\npublish = [\"tcp://0.0.0.0:5555\"]\n" + kDevice,

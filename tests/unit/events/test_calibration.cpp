@@ -337,9 +337,10 @@ TEST(CalibrateSearch, ShortClassGetsAShortMinimumDuration) {
 }
 
 // Clean gestures that every smoothing and minimum duration of the grid finds without a false
-// event: the search has no reason to slow them down, so those keys stay at the config's values
-// (the start message as early as the config allows) while the onset goes to the centre of its
-// tied range. With config values off the grid, the nearest tied value (the lower on a tie).
+// event: the smoothing and a positive minimum duration stay at the config's values (the nearest
+// tied value off the grid, the lower on a tie), a minimum duration of 0 becomes the confirming
+// 100 ms (a second window agrees before each start), and the onset goes to the centre of its
+// tied range.
 TEST(CalibrateSearch, TiesKeepTheConfigsDelaysAndCentreTheOnset) {
   TraceBuilder b;
   const std::vector<float> wave{0.05f, 0.9f, 0.05f};
@@ -350,7 +351,7 @@ TEST(CalibrateSearch, TiesKeepTheConfigsDelaysAndCentreTheOnset) {
   b.idle(20);
   const auto trace = b.done();
   for (const auto& [smoothing, min_ms, want_smoothing, want_min] :
-       {std::tuple{3, 0, 3, 0}, std::tuple{1, 200, 1, 200}, std::tuple{4, 400, 3, 300}}) {
+       {std::tuple{3, 0, 3, 100}, std::tuple{1, 200, 1, 200}, std::tuple{4, 400, 3, 300}}) {
     SCOPED_TRACE(std::to_string(smoothing) + " windows, " + std::to_string(min_ms) + " ms");
     auto cfg = search_cfg();
     cfg.smoothing_windows = smoothing;
@@ -366,6 +367,78 @@ TEST(CalibrateSearch, TiesKeepTheConfigsDelaysAndCentreTheOnset) {
     EXPECT_EQ(r.after.detected, 10);
     EXPECT_EQ(r.after.false_events, 0);
   }
+}
+
+// Validation captures hold clean gestures only, so every minimum duration of the grid ties. New
+// data then has what captures rarely show: at each transition into a wave, one window that reads
+// as tap. The calibration chosen on the clean trace must not announce that window (the minimum
+// duration is positive: a start needs a second window), and must still find every wave and tap.
+TEST(CalibrateSearch, AOneWindowBlipAtATransitionIsNotAnnounced) {
+  const std::vector<float> wave{0.05f, 0.9f, 0.05f}, tap{0.05f, 0.05f, 0.9f},
+      blip{0.1f, 0.1f, 0.8f};
+  TraceBuilder val;
+  for (int i = 0; i < 10; ++i) {
+    val.idle(20);
+    val.gesture("wave", wave, 25);
+    val.idle(20);
+    val.gesture("tap", tap, 6);
+  }
+  val.idle(20);
+  auto cfg = search_cfg();
+  cfg.smoothing_windows = 1;
+  cfg.min_duration_ms = 0;
+  const auto r = calibrate(val.done(), cfg);
+  ASSERT_EQ(r.after.detected, 20);
+  const auto cal = std::make_shared<const Calibration>(r.calibration);
+  EXPECT_GT(cal->classes.at("tap").min_duration_ms, 0);
+
+  TraceBuilder live;
+  for (int i = 0; i < 10; ++i) {
+    live.idle(20);
+    const std::int64_t start = live.now - 200'000'000;
+    live.row(blip);
+    for (int k = 0; k < 25; ++k) live.row(wave);
+    live.t.segments.push_back({"wave", start, live.now - kHopNs});
+    live.idle(20);
+    live.gesture("tap", tap, 6);
+  }
+  live.idle(20);
+  const auto trace = live.done();
+  const auto with = replay_report(trace, cfg, cal);
+  EXPECT_EQ(with.detected, 20);
+  EXPECT_EQ(with.false_events, 0);
+  // The same thresholds announced at once: every blip is a wrong-label event.
+  auto at_once = std::make_shared<Calibration>(r.calibration);
+  for (auto& [label, p] : at_once->classes) p.min_duration_ms = 0;
+  const auto without = replay_report(trace, cfg, at_once);
+  EXPECT_EQ(without.false_events, 10);
+}
+
+// The confirming window costs one hop. Taps that a window only sees 250 ms after they end (a
+// long window on a short gesture) would then be announced 350 ms after their end, beyond the
+// 300 ms budget: they keep announcing on one window. A budget of 400 ms lets them wait.
+TEST(CalibrateSearch, ASecondWindowConfirmsOnlyWithinTheLatencyBudget) {
+  const std::vector<float> tap{0.05f, 0.05f, 0.9f};
+  TraceBuilder b;
+  for (int i = 0; i < 10; ++i) {
+    b.idle(20);
+    b.t.segments.push_back({"tap", b.now - 550'000'000, b.now - 250'000'000});
+    for (int k = 0; k < 6; ++k) b.row(tap);
+  }
+  b.idle(20);
+  const auto trace = b.done();
+  auto cfg = search_cfg();
+  cfg.smoothing_windows = 1;
+  cfg.min_duration_ms = 0;
+  const auto within = calibrate(trace, cfg);
+  EXPECT_EQ(within.after.detected, 10);
+  EXPECT_EQ(within.calibration.classes.at("tap").min_duration_ms, 0);
+  EXPECT_NEAR(within.after.from_end.p50_s, 0.25, 1e-6);
+  cfg.latency_budget_ms = 400;
+  const auto wider = calibrate(trace, cfg);
+  EXPECT_EQ(wider.after.detected, 10);
+  EXPECT_EQ(wider.calibration.classes.at("tap").min_duration_ms, 100);
+  EXPECT_NEAR(wider.after.from_end.p50_s, 0.35, 1e-6);
 }
 
 // Long gestures whose scores dip for one window every 10: with the config's smoothing of 1 each
