@@ -38,8 +38,10 @@ void prf(std::int64_t detected, std::int64_t false_events, std::int64_t segments
 
 void finish(EventReport& r) {
   prf(r.detected, r.false_events, r.segments, r.precision, r.recall, r.f1);
-  for (auto& [label, c] : r.per_class)
+  for (auto& [label, c] : r.per_class) {
     prf(c.detected, c.false_events, c.segments, c.precision, c.recall, c.f1);
+    c.from_end = latency(c.latency_end_s);
+  }
   r.null_hours = static_cast<double>(r.null_ns) / 3.6e12;
   r.false_per_hour_null = r.null_hours > 0 ? static_cast<double>(r.in_null) / r.null_hours : 0;
   r.fragment_fraction =
@@ -141,6 +143,7 @@ EventReport match_events(const std::vector<TruthSegment>& segments,
         ++cls.detected;
         r.latency_start_s.push_back(static_cast<double>(e.first_message_ns - s.start_ns) / 1e9);
         r.latency_end_s.push_back(static_cast<double>(e.first_message_ns - s.end_ns) / 1e9);
+        cls.latency_end_s.push_back(r.latency_end_s.back());
       } else {
         r.outcomes[ei] = EventOutcome::kFragment;
         ++r.fragments;
@@ -175,6 +178,7 @@ EventReport merge_reports(const std::vector<EventReport>& parts) {
       m.detected += c.detected;
       m.false_events += c.false_events;
       m.fragments += c.fragments;
+      m.latency_end_s.insert(m.latency_end_s.end(), c.latency_end_s.begin(), c.latency_end_s.end());
     }
     r.outcomes.insert(r.outcomes.end(), p.outcomes.begin(), p.outcomes.end());
     r.matched_segment.insert(r.matched_segment.end(), p.matched_segment.begin(),

@@ -59,17 +59,19 @@ struct MatchOptions {
 enum class EventOutcome { kDetected, kFragment, kWrongLabel, kInNull, kIgnored };
 [[nodiscard]] const char* to_string(EventOutcome o) noexcept;
 
+struct LatencyStats {
+  std::int64_t n = 0;
+  double p50_s = 0, p95_s = 0, max_s = 0;  ///< 0 when n = 0
+};
+
 struct ClassEventStats {
   std::int64_t segments = 0;
   std::int64_t detected = 0;
   std::int64_t false_events = 0;  ///< events of this label that matched nothing
   std::int64_t fragments = 0;
   double precision = 0, recall = 0, f1 = 0;
-};
-
-struct LatencyStats {
-  std::int64_t n = 0;
-  double p50_s = 0, p95_s = 0, max_s = 0;  ///< 0 when n = 0
+  LatencyStats from_end;              ///< of this class's detections (see EventReport)
+  std::vector<double> latency_end_s;  ///< per detected segment of this class
 };
 
 struct EventReport {

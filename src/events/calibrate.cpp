@@ -111,30 +111,6 @@ nlohmann::json class_brief(const dataio::EventReport& r, const std::string& labe
 /// 100 ms or more; the grid's shortest positive value).
 constexpr int kConfirmMs = 100;
 
-/// The median time from a detected gesture's end to its start message, over the gestures of
-/// `cls` the replay detects (nullopt when it detects none).
-std::optional<double> class_latency_p50_s(const ScoreTrace& trace, const EventsConfig& cfg,
-                                          std::shared_ptr<const Calibration> cal,
-                                          const dataio::MatchOptions& match,
-                                          const std::string& cls) {
-  const Replay r = replay(trace, cfg, std::move(cal));
-  std::vector<dataio::ScoredEvent> evs;
-  evs.reserve(r.events.size());
-  for (std::size_t i = 0; i < r.events.size(); ++i)
-    evs.push_back({r.events[i].label, r.events[i].onset.t_host_ns, r.events[i].offset.t_host_ns,
-                   r.first_message_ns[i]});
-  const auto rep = dataio::match_events(trace.segments, evs, trace.duration_ns, match);
-  std::vector<double> lat;
-  for (std::size_t i = 0; i < evs.size(); ++i) {
-    if (rep.outcomes[i] != dataio::EventOutcome::kDetected || evs[i].label != cls) continue;
-    const auto& seg = trace.segments[static_cast<std::size_t>(rep.matched_segment[i])];
-    lat.push_back(static_cast<double>(evs[i].first_message_ns - seg.end_ns) / 1e9);
-  }
-  if (lat.empty()) return std::nullopt;
-  std::sort(lat.begin(), lat.end());
-  return lat[(lat.size() - 1) / 2];  // the lower median
-}
-
 /// One setting out of a tied region, one key at a time (onset, minimum duration, smoothing,
 /// release), keeping the candidates with the value picked. Every candidate in `tied` scored the
 /// same, so the choice is as good on the data as any:
@@ -320,17 +296,22 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
   // shortest positive minimum duration of the grid) when that scores the same on the trace and
   // its median start message still comes within the latency budget of the gesture's end.
   if (!set_in_file(cfg, "min_duration_ms")) {
+    auto inc_report = replay_report(trace, cfg, current, opt.match);
+    ++res.replays;
+    const double budget_s = static_cast<double>(cfg.latency_budget_ms) / 1e3 + kEps;
     for (const auto& cls : classes) {
-      const ClassParams now = current->classes[cls];
-      if (now.min_duration_ms > 0) continue;
-      const auto inc_report = replay_report(trace, cfg, current, opt.match);
+      if (current->classes[cls].min_duration_ms > 0) continue;
       auto cand = std::make_shared<Calibration>(*current);
       cand->classes[cls].min_duration_ms = kConfirmMs;
-      const auto rep = replay_report(trace, cfg, cand, opt.match);
-      res.replays += 3;
+      auto rep = replay_report(trace, cfg, cand, opt.match);
+      ++res.replays;
       if (better(score_of(inc_report, cls), score_of(rep, cls))) continue;
-      const auto lat = class_latency_p50_s(trace, cfg, cand, opt.match, cls);
-      if (lat && *lat <= static_cast<double>(cfg.latency_budget_ms) / 1e3 + kEps) current = cand;
+      const auto it = rep.per_class.find(cls);
+      if (it == rep.per_class.end() || it->second.from_end.n == 0 ||
+          it->second.from_end.p50_s > budget_s)
+        continue;
+      current = std::move(cand);
+      inc_report = std::move(rep);
     }
   }
   res.calibration = *current;
