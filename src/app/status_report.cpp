@@ -178,6 +178,9 @@ void inference_metrics(PromWriter& w, const Parts& p) {
           d(vs.rejected_ambiguous));
   counter(w, "primusd_events_too_short_total", "Gestures discarded for min_duration_ms.",
           d(vs.too_short));
+  counter(w, "primusd_events_suppressed_refractory_total",
+          "Windows that would have started a gesture of a class in its refractory time.",
+          d(vs.suppressed_refractory));
   counter(w, "primusd_events_dropped_total",
           "Scored windows dropped because the events stage's queue was full.",
           d(vs.dropped_windows));
@@ -331,6 +334,7 @@ std::string StatusReport::status_json(std::string& summary) {
         {"failed_batches", es.failed_batches},
         {"rejected_ambiguous", vs.rejected_ambiguous},
         {"too_short", vs.too_short},
+        {"suppressed_refractory", vs.suppressed_refractory},
         {"discontinuities", vs.discontinuities},
         {"compute_ms", summary_json(es.compute_ms)},
         {"queue_ms", summary_json(es.queue_ms)},

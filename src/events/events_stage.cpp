@@ -9,6 +9,7 @@ namespace {
 void add_counts(PostProcessorStats& into, const PostProcessorStats& s) {
   into.rejected_ambiguous += s.rejected_ambiguous;
   into.too_short += s.too_short;
+  into.suppressed_refractory += s.suppressed_refractory;
   into.discontinuities += s.discontinuities;
 }
 
@@ -166,6 +167,7 @@ void EventsStage::fold_stats() {
   for (const auto& p : processors_) add_counts(sum, p.stats());
   totals_.rejected_ambiguous = sum.rejected_ambiguous;
   totals_.too_short = sum.too_short;
+  totals_.suppressed_refractory = sum.suppressed_refractory;
   totals_.discontinuities = sum.discontinuities;
 }
 

@@ -67,6 +67,7 @@ struct EventsStats {
   std::uint64_t events = 0;   ///< gesture messages emitted
   std::uint64_t rejected_ambiguous = 0;
   std::uint64_t too_short = 0;
+  std::uint64_t suppressed_refractory = 0;  ///< windows of a class in its refractory time
   std::uint64_t discontinuities = 0;
   std::uint64_t dropped_batches = 0;  ///< batches refused because the queue was full
   std::uint64_t dropped_windows = 0;  ///< their windows
