@@ -125,12 +125,18 @@ def main(argv=None):
                     help="a [training] key for the daemon's runs (e.g. negatives=false); repeatable")
     ap.add_argument("--window-length", type=int, help="[window] length in model samples (default: the config's 250)")
     ap.add_argument("--window-hop", type=int, help="[window] hop in model samples for evaluation (default: the config's 10)")
+    ap.add_argument("--events", action="append", default=[], metavar="KEY=VALUE",
+                    help="an [events] key (TOML value) written into the generated configs, e.g. "
+                         "latency_budget_ms=250; a calibrated key set so holds for every class; "
+                         "repeatable")
     ap.add_argument("--json", help="write every figure here")
     a = ap.parse_args(argv)
     window = ""
     if a.window_length or a.window_hop:
         window = "[window]\n" + (f"length = {a.window_length}\n" if a.window_length else "") + \
             (f"hop = {a.window_hop}\n" if a.window_hop else "")
+    if a.events:
+        window += "[events]\n" + "".join(kv.replace("=", " = ", 1) + "\n" for kv in a.events)
     results = {}
     with tempfile.TemporaryDirectory(prefix="primus-compare-") as work:
         if "arduino" in a.what:

@@ -92,8 +92,10 @@ struct EventsConfig {
   bool calibrated = true;
   /// Calibration: a class's start messages wait for a second window (a positive minimum
   /// duration) only while their median on the validation captures still comes within this long
-  /// after the gesture's end (docs/events.md "Calibration"), >= 0.
-  int latency_budget_ms = 300;
+  /// after the gesture's end (docs/events.md "Calibration"), >= 0. 200: the latency goal of a
+  /// short gesture (300 ms) less the 50-100 ms by which validation captures, each one gesture in
+  /// idle, run ahead of a continuous stream.
+  int latency_budget_ms = 200;
   /// Not a key: the [events] keys the file sets explicitly (filled by the loader), which win
   /// over a model's calibration. Empty for a config built in code.
   std::vector<std::string> explicit_keys{};

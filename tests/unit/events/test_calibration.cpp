@@ -430,6 +430,7 @@ TEST(CalibrateSearch, ASecondWindowConfirmsOnlyWithinTheLatencyBudget) {
   auto cfg = search_cfg();
   cfg.smoothing_windows = 1;
   cfg.min_duration_ms = 0;
+  cfg.latency_budget_ms = 300;
   const auto within = calibrate(trace, cfg);
   EXPECT_EQ(within.after.detected, 10);
   EXPECT_EQ(within.calibration.classes.at("tap").min_duration_ms, 0);
