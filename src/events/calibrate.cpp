@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -53,6 +54,13 @@ bool set_in_file(const EventsConfig& cfg, const char* key) {
          cfg.explicit_keys.end();
 }
 
+/// The grid's minimum durations (ms), shortest first.
+constexpr std::array<int, 6> kMinDurationsMs = {0, 100, 200, 300, 500, 800};
+
+/// The minimum duration that makes a start wait for a second window (two windows at a hop of
+/// 100 ms or more): the grid's shortest positive value.
+constexpr int kConfirmMs = kMinDurationsMs[1];
+
 /// The generic grid for one class (see the header), with keys set in the file held.
 std::vector<ClassParams> class_grid(const EventsConfig& cfg, bool no_lower_onset) {
   std::vector<double> onsets;
@@ -68,7 +76,7 @@ std::vector<ClassParams> class_grid(const EventsConfig& cfg, bool no_lower_onset
   const std::vector<double> ratios = {0.5, 0.75, 1.0};
   std::vector<int> ks = {1, 2, 3, 5, 8};
   if (set_in_file(cfg, "smoothing_windows")) ks = {std::max(cfg.smoothing_windows, 1)};
-  std::vector<int> mins = {0, 100, 200, 300, 500, 800};
+  std::vector<int> mins(kMinDurationsMs.begin(), kMinDurationsMs.end());
   if (set_in_file(cfg, "min_duration_ms")) mins = {std::max(cfg.min_duration_ms, 0)};
   std::vector<ClassParams> out;
   for (const double o : onsets) {
@@ -106,10 +114,6 @@ nlohmann::json class_brief(const dataio::EventReport& r, const std::string& labe
           {"segments", it->second.segments},
           {"false_events", it->second.false_events}};
 }
-
-/// The minimum duration that makes a start wait for a second window (two windows at a hop of
-/// 100 ms or more; the grid's shortest positive value).
-constexpr int kConfirmMs = 100;
 
 /// One setting out of a tied region, one key at a time (onset, minimum duration, smoothing,
 /// release), keeping the candidates with the value picked. Every candidate in `tied` scored the
@@ -292,12 +296,13 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
     }
     if (!changed) break;
   }
+  // The search's result, measured once: the confirmation's incumbent and the report after.
+  auto report = replay_report(trace, cfg, current, opt.match);
+  ++res.replays;
   // Confirmation: a class that would announce on one window alone waits for a second one (the
   // shortest positive minimum duration of the grid) when that scores the same on the trace and
   // its median start message still comes within the latency budget of the gesture's end.
   if (!set_in_file(cfg, "min_duration_ms")) {
-    auto inc_report = replay_report(trace, cfg, current, opt.match);
-    ++res.replays;
     const double budget_s = static_cast<double>(cfg.latency_budget_ms) / 1e3 + kEps;
     for (const auto& cls : classes) {
       if (current->classes[cls].min_duration_ms > 0) continue;
@@ -305,18 +310,17 @@ CalibrateResult calibrate(const ScoreTrace& trace, const EventsConfig& config,
       cand->classes[cls].min_duration_ms = kConfirmMs;
       auto rep = replay_report(trace, cfg, cand, opt.match);
       ++res.replays;
-      if (better(score_of(inc_report, cls), score_of(rep, cls))) continue;
+      if (better(score_of(report, cls), score_of(rep, cls))) continue;
       const auto it = rep.per_class.find(cls);
       if (it == rep.per_class.end() || it->second.from_end.n == 0 ||
           it->second.from_end.p50_s > budget_s)
         continue;
       current = std::move(cand);
-      inc_report = std::move(rep);
+      report = std::move(rep);
     }
   }
   res.calibration = *current;
-  res.after = replay_report(trace, cfg, current, opt.match);
-  ++res.replays;
+  res.after = std::move(report);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
