@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <ostream>
@@ -25,15 +26,26 @@ void SimulateCommandOptions::add_to(CLI::App& cmd) {
                  "this many seconds (x0.75-1.25), between rests of 2-5 s")
       ->check(CLI::Range(0.0, 600.0))
       ->capture_default_str();
+  cmd.add_option("--gestures", gestures,
+                 "only these gestures, comma-separated (default: all: wave, circle, shake, tap)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(adapters::sim_gesture_names()));
   cmd.add_option("--out", out, "CSV file (- = stdout)")->capture_default_str();
 }
 
 int run_simulate(const SimulateCommandOptions& o, std::ostream& out, std::ostream& err) {
+  const auto& known = adapters::sim_gesture_names();
+  for (const auto& g : o.gestures)
+    if (std::find(known.begin(), known.end(), g) == known.end()) {
+      err << "simulate: unknown gesture \"" << g << "\" (wave, circle, shake, tap)\n";
+      return ctl::kExitUsage;
+    }
   DeviceConfig d;
   d.id = "sim";
   d.adapter = AdapterKind::kSim;
   d.rate_hz = o.rate_hz;
   d.seed = o.seed;
+  d.gestures = o.gestures;
   std::ofstream file;
   std::ostream* os = &out;
   if (o.out != "-") {
