@@ -177,19 +177,26 @@ def main():
                 yield json.loads(sub.recv_multipart()[1])
 
     after = set()  # events that began after the evaluation: counted only when they match
+    open_starts = {}  # (device, seq) -> start message of an event whose end message has not come
+
+    def add_event(msg, late, started_ns):
+        if late and msg["onset"]["t_host_ns"] >= t_eval_end:
+            after.add(len(events))
+        events.append(Event(msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
+                            msg["confidence"], started_ns))
 
     def take(msg, late):
         if msg.get("type") != "gesture":
             return
+        key = (msg["device"], msg["seq"])
         if msg.get("phase") == "start":
-            started[(msg["device"], msg["seq"])] = time.monotonic_ns()
+            started[key] = time.monotonic_ns()
+            open_starts[key] = msg
             if not late:
                 print(f"   start {msg['label']:7s} on {msg['device']:12s}", flush=True)
             return
-        if late and msg["onset"]["t_host_ns"] >= t_eval_end:
-            after.add(len(events))
-        events.append(Event(msg["device"], msg["label"], msg["onset"]["t_host_ns"], msg["offset"]["t_host_ns"],
-                            msg["confidence"], started.get((msg["device"], msg["seq"]))))
+        open_starts.pop(key, None)
+        add_event(msg, late, started.get(key))
         if not late:
             print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
 
@@ -206,6 +213,12 @@ def main():
         if msg.get("type") == "truth" and msg["label"] != "null" and msg["t_start_host_ns"] < t_eval_end:
             truths.append(truth_spans(msg))
         take(msg, True)
+    # A gesture still going on at the end of the lag has had only its start message: that is what
+    # a subscriber acts on, so it counts (with the onset and confidence it announced).
+    for key, msg in open_starts.items():
+        add_event(msg, True, started[key])
+        print(f"   start {msg['label']:7s} on {msg['device']:12s} (its end message is still to come: counted from "
+              f"its start)", flush=True)
 
     # An event's onset is the END of the first window that voted for it: it comes after the
     # motion by up to a window. A gesture is matched to an unused event of its device whose onset
