@@ -11,6 +11,10 @@ Datasets:
   sim-activity
            the simulator's activities (--activity-seconds 10: each gesture repeated for 7.5-12.5 s,
            rests of 2-5 s): 600 s to train (about 11 per class), 600 s to test
+  sim-strokes
+           the simulator's strokes (--activity-seconds 3: each gesture repeated for 2.25-3.75 s,
+           rests of 2-5 s, the regime of sports strokes between rests): 600 s to train (about 23
+           per class), 600 s to test
 
     /usr/bin/python3 bench/compare_finetune.py --build build --data ../shared/data --what arduino sim
 
@@ -79,11 +83,12 @@ def one_fold(a, work, train, test, cfg, device, labels):
 def summarise(name, folds):
     print(f"\n{name}: {len(folds)} fold(s), figures summed over folds (accuracy pooled)")
     print(f"{'model':<16} {'win acc':>8} {'ev F1':>6} {'det':>5} {'segs':>5} {'false':>6} "
-          f"{'frag':>5} {'train s':>8} {'end→start p50/p95 s':>20} {'start→start p50':>15}")
+          f"{'frag':>5} {'wrong':>5} {'null/10min':>10} {'train s':>8} {'end→start p50/p95 s':>20} "
+          f"{'start→start p50':>15}")
     out = {}
     for key in folds[0]:
-        n = ok = det = segs = false = frag = 0
-        secs = 0.0
+        n = ok = det = segs = false = frag = wrong = in_null = 0
+        secs = null_h = 0.0
         # Latency (of the start message) per fold, averaged: each fold's p50/p95 over its gestures.
         lat = [f[key]["eval"]["events"].get("latency_from_end", {}) for f in folds]
         lat0 = [f[key]["eval"]["events"].get("latency_from_start", {}) for f in folds]
@@ -96,18 +101,25 @@ def summarise(name, folds):
             segs += e["segments"]
             false += e["false_events"]
             frag += e["fragments"]
+            wrong += e["wrong_label"]
+            in_null += e["in_null"]
+            null_h += e["null_hours"]
             secs += f[key]["train_s"]
         p = det / (det + false) if det + false else 0
         r = det / segs if segs else 0
         f1 = 2 * p * r / (p + r) if p + r else 0
         acc = ok / n if n else 0
+        # False events in null per 10 minutes of null (the rest criterion: at most 1).
+        per10 = in_null / (null_h * 6) if null_h else 0
         out[key] = {"window_accuracy": acc, "event_f1": f1, "detected": det, "segments": segs,
-                    "false_events": false, "fragments": frag, "train_seconds": secs,
+                    "false_events": false, "fragments": frag, "wrong_label": wrong,
+                    "in_null": in_null, "null_minutes": null_h * 60, "in_null_per_10_min": per10,
+                    "train_seconds": secs,
                     "latency_from_end_p50_s": mean(lat, "p50_s"),
                     "latency_from_end_p95_s": mean(lat, "p95_s"),
                     "latency_from_start_p50_s": mean(lat0, "p50_s")}
         print(f"{key:<16} {acc:>8.3f} {f1:>6.3f} {det:>5} {segs:>5} {false:>6} {frag:>5} "
-              f"{secs:>8.1f} {mean(lat, 'p50_s'):>10.2f}/{mean(lat, 'p95_s'):<9.2f} "
+              f"{wrong:>5} {per10:>10.2f} {secs:>8.1f} {mean(lat, 'p50_s'):>10.2f}/{mean(lat, 'p95_s'):<9.2f} "
               f"{mean(lat0, 'p50_s'):>15.2f}")
     return out
 
@@ -116,7 +128,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
-    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", "sim", "sim-activity"])
+    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", "sim", "sim-activity", "sim-strokes"])
     ap.add_argument("--modes", nargs="+", default=["head", "full", "staged"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--peer-epochs", type=int, default=15)
@@ -160,7 +172,7 @@ def main(argv=None):
                 folds.append(one_fold(a, work, paths[0], paths[1], cfg, "arduino",
                                       ["null", "punch", "flex"]))
             results["arduino"] = {"folds": folds, "summary": summarise("arduino punch/flex", folds)}
-        for what, act, test_s in (("sim", 0, 300), ("sim-activity", 10, 600)):
+        for what, act, test_s in (("sim", 0, 300), ("sim-activity", 10, 600), ("sim-strokes", 3, 600)):
             if what not in a.what:
                 continue
             model = os.path.join(a.build, "daemon", "primus-model")
@@ -175,7 +187,8 @@ def main(argv=None):
             run(sim + ["--seconds", str(test_s), "--seed", "12", "--out", test])
             folds = [one_fold(a, work, train, test, cfg, "sim",
                               ["null", "wave", "circle", "shake", "tap"])]
-            name = "simulator" if act == 0 else f"simulator activities ({act} s)"
+            name = ("simulator" if act == 0 else f"simulator strokes ({act} s)" if what == "sim-strokes"
+                    else f"simulator activities ({act} s)")
             results[what] = {"folds": folds, "summary": summarise(name, folds)}
     if a.json:
         with open(a.json, "w") as f:
