@@ -33,6 +33,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The simulator's datasets: name -> (--activity-seconds, seconds held out, title of its table).
+SIM_SETS = {"sim": (0, 300, "simulator"),
+            "sim-activity": (10, 600, "simulator activities (10 s)"),
+            "sim-strokes": (3, 600, "simulator strokes (3 s)")}
 ROOT = os.path.dirname(HERE)
 
 
@@ -128,7 +132,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
-    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", "sim", "sim-activity", "sim-strokes"])
+    ap.add_argument("--what", nargs="+", default=["arduino", "sim"], choices=["arduino", *SIM_SETS])
     ap.add_argument("--modes", nargs="+", default=["head", "full", "staged"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--peer-epochs", type=int, default=15)
@@ -172,7 +176,7 @@ def main(argv=None):
                 folds.append(one_fold(a, work, paths[0], paths[1], cfg, "arduino",
                                       ["null", "punch", "flex"]))
             results["arduino"] = {"folds": folds, "summary": summarise("arduino punch/flex", folds)}
-        for what, act, test_s in (("sim", 0, 300), ("sim-activity", 10, 600), ("sim-strokes", 3, 600)):
+        for what, (act, test_s, name) in SIM_SETS.items():
             if what not in a.what:
                 continue
             model = os.path.join(a.build, "daemon", "primus-model")
@@ -187,8 +191,6 @@ def main(argv=None):
             run(sim + ["--seconds", str(test_s), "--seed", "12", "--out", test])
             folds = [one_fold(a, work, train, test, cfg, "sim",
                               ["null", "wave", "circle", "shake", "tap"])]
-            name = ("simulator" if act == 0 else f"simulator strokes ({act} s)" if what == "sim-strokes"
-                    else f"simulator activities ({act} s)")
             results[what] = {"folds": folds, "summary": summarise(name, folds)}
     if a.json:
         with open(a.json, "w") as f:

@@ -167,7 +167,9 @@ def main():
                 msg["t_end_host_ns"] > t_eval_start - int(args.lag * 1e9):
             before.append(truth_spans(msg))
     truths, events = [], []
-    started = {}  # (device, seq) -> when its start message arrived here (CLOCK_MONOTONIC, ns)
+    # (device, seq) -> (when its start message arrived here, CLOCK_MONOTONIC ns; the message), for
+    # events whose end message has not come yet
+    started = {}
 
     def messages(seconds):
         """The bus's messages for `seconds`, decoded."""
@@ -177,7 +179,6 @@ def main():
                 yield json.loads(sub.recv_multipart()[1])
 
     after = set()  # events that began after the evaluation: counted only when they match
-    open_starts = {}  # (device, seq) -> start message of an event whose end message has not come
 
     def add_event(msg, late, started_ns):
         if late and msg["onset"]["t_host_ns"] >= t_eval_end:
@@ -190,13 +191,11 @@ def main():
             return
         key = (msg["device"], msg["seq"])
         if msg.get("phase") == "start":
-            started[key] = time.monotonic_ns()
-            open_starts[key] = msg
+            started[key] = (time.monotonic_ns(), msg)
             if not late:
                 print(f"   start {msg['label']:7s} on {msg['device']:12s}", flush=True)
             return
-        open_starts.pop(key, None)
-        add_event(msg, late, started.get(key))
+        add_event(msg, late, started.pop(key, (None, None))[0])
         if not late:
             print(f"   event {msg['label']:7s} on {msg['device']:12s} confidence {msg['confidence']:.2f}", flush=True)
 
@@ -215,8 +214,8 @@ def main():
         take(msg, True)
     # A gesture still going on at the end of the lag has had only its start message: that is what
     # a subscriber acts on, so it counts (with the onset and confidence it announced).
-    for key, msg in open_starts.items():
-        add_event(msg, True, started[key])
+    for started_ns, msg in started.values():
+        add_event(msg, True, started_ns)
         print(f"   start {msg['label']:7s} on {msg['device']:12s} (its end message is still to come: counted from "
               f"its start)", flush=True)
 
